@@ -1,0 +1,139 @@
+"""Settings, all from the environment (django-environ); see README "Configuration"."""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+_env_file = BASE_DIR / ".data" / "env"
+if _env_file.exists():
+    # Written by scripts/setup.sh; variables set in the real environment win.
+    environ.Env.read_env(_env_file, overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+try:
+    SECRET_KEY = env.str("SECRET_KEY")
+except ImproperlyConfigured as exc:
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY (a long random string), e.g. "
+        "`export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))')`. "
+        "`make run` writes one to .data/env for local use."
+    ) from exc
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+try:
+    DATABASES = {"default": env.db_url("DATABASE_URL", engine="django.contrib.gis.db.backends.postgis")}
+except ImproperlyConfigured as exc:
+    raise ImproperlyConfigured(
+        "Set DATABASE_URL, e.g. postgis://user:password@host:5432/blueprint. "
+        "`make run` starts the project's own PostGIS and writes it to .data/env."
+    ) from exc
+DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Debian 12's GDAL 3.6 cannot block file access by spatial references; uploaded files are read by
+# pyogrio's bundled GDAL (3.12), not by Django's GDAL bindings, so the warning is moot here.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "django.contrib.postgres",
+    "blueprint",
+    "layers",
+    "maps",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "blueprint.urls"
+WSGI_APPLICATION = "blueprint.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "blueprint" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / ".data" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# The blueprint's own knobs.
+BLUEPRINT = {
+    # Where import staging, fixtures built at set-up and imagery live.
+    "DATA_DIR": Path(env.str("BLUEPRINT_DATA_DIR", default=str(BASE_DIR / ".data"))),
+    # Features read from a source file per batch: bounds the importer's memory.
+    "IMPORT_BATCH_SIZE": env.int("IMPORT_BATCH_SIZE", default=20_000),
+    # Polygons with more vertices than this are cut into a subdivided copy for overlay work.
+    "SUBDIVIDE_MAX_VERTICES": env.int("SUBDIVIDE_MAX_VERTICES", default=256),
+    # Extra checks for unified project codes (dotted paths to callables taking the code).
+    "PROJECT_CODE_CHECKS": env.list("PROJECT_CODE_CHECKS", default=[]),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from blueprint import views
+
+admin.site.site_header = "一张蓝图 管理"
+admin.site.site_title = "一张蓝图"
+admin.site.index_title = "数据与项目管理"
+
+urlpatterns = [
+    path("", include("maps.urls")),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""The layer registry: districts, control lines, imagery, project sites; versions; importers; CRS."""

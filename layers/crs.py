@@ -1,0 +1,348 @@
+"""Every coordinate conversion of the service; the only module that calls pyproj.
+
+Inside the code a geometry is always (x = easting or longitude, y = northing or latitude).
+Axis order matters only at the edges: surveyors write X for northing, and EPSG:4490 is
+latitude-first by definition. Parsers and OGC output say which order they hold when they call
+in here; nothing in between guesses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import shapely
+from pyproj import CRS, Geod, Transformer
+from pyproj.exceptions import CRSError
+from shapely.geometry.base import BaseGeometry
+
+from blueprint.errors import CoordinatesOutOfRange, InvalidInput, UnknownCRS
+
+__all__ = [
+    "CGCS2000",
+    "WGS84",
+    "WEB_MERCATOR",
+    "SourceCRS",
+    "parse_crs",
+    "gauss_kruger",
+    "gauss_kruger_from_easting",
+    "to_cgcs2000",
+    "from_cgcs2000",
+    "check_zone",
+    "ellipsoidal_area_m2",
+    "area_units",
+    "gcj02_to_wgs84",
+    "wgs84_to_gcj02",
+    "bd09_to_gcj02",
+]
+
+CGCS2000 = 4490
+WGS84 = 4326
+WEB_MERCATOR = 3857
+# CGCS2000 3-degree Gauss–Krüger zones 25..45: 4513–4533 carry the zone number in front of the
+# easting, 4534–4554 do not.
+GK_ZONES = range(25, 46)
+GK_PREFIXED_BASE = 4513
+GK_PLAIN_BASE = 4534
+
+# The CGCS2000 ellipsoid (its flattening differs from GRS80's only past the 11th digit).
+GEOD = Geod(a=6378137.0, rf=298.257222101)
+SQUARE_METRES_PER_MU = 10000 / 15
+
+# A generous box around China's land and sea: coordinates outside it are a mistake, not a site.
+CHINA_BOUNDS = (73.0, 3.0, 136.0, 54.0)
+
+_EPSG_PATTERNS = (
+    re.compile(r"^(?:epsg:)?(\d{4,6})$", re.I),
+    re.compile(r"^urn:ogc:def:crs:epsg:[\d.]*:(\d{4,6})$", re.I),
+    re.compile(r"^https?://www\.opengis\.net/def/crs/epsg/[\d.]+/(\d{4,6})$", re.I),
+)
+_CRS84_NAMES = {
+    "crs84",
+    "ogc:crs84",
+    "urn:ogc:def:crs:ogc:1.3:crs84",
+    "http://www.opengis.net/def/crs/ogc/1.3/crs84",
+    "https://www.opengis.net/def/crs/ogc/1.3/crs84",
+}
+
+
+@dataclass(frozen=True)
+class SourceCRS:
+    """A coordinate system a site or file may arrive in.
+
+    `srid` is the EPSG code (4326 for GCJ-02 and BD-09, whose offsets are undone first);
+    `offset` names the Chinese consumer-map obfuscation, when declared.
+    """
+
+    srid: int
+    offset: str | None = None  # "GCJ02" | "BD09"
+    gk_zone: int | None = None
+    gk_prefixed: bool = False
+
+    @property
+    def is_geographic(self) -> bool:
+        return self.gk_zone is None and _crs(self.srid).is_geographic
+
+    @property
+    def label(self) -> str:
+        return self.offset or f"EPSG:{self.srid}"
+
+
+def parse_crs(value: str | int | None, default: int = CGCS2000) -> SourceCRS:
+    """Resolve a CRS given as an EPSG code, URN, OGC URI, CRS84, GCJ02/BD09 or WKT."""
+    if value is None or value == "":
+        return _source(default)
+    if isinstance(value, int):
+        return _source(value)
+    text = value.strip()
+    lowered = text.lower().replace("-", "").replace("_", "")
+    if lowered in {"gcj02", "gcj"}:
+        return SourceCRS(WGS84, offset="GCJ02")
+    if lowered in {"bd09", "bd09ll", "baidu"}:
+        return SourceCRS(WGS84, offset="BD09")
+    if text.lower() in _CRS84_NAMES:
+        return SourceCRS(WGS84)
+    for pattern in _EPSG_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            return _source(int(match.group(1)))
+    try:
+        epsg = CRS.from_user_input(text).to_epsg(min_confidence=70)
+    except CRSError:
+        epsg = None
+    if epsg is None:
+        raise UnknownCRS(_unknown_crs_message(text[:80]))
+    return _source(epsg)
+
+
+def _unknown_crs_message(text: str) -> str:
+    return (
+        f"无法识别坐标系 “{text}”。请使用 EPSG 代码，例如 EPSG:4490 (CGCS2000 经纬度)、"
+        "EPSG:4527 (CGCS2000 3度带 39 带，含带号)、EPSG:4548 (39 带，不含带号)，或声明 GCJ02 / BD09。"
+        f" (Unknown CRS '{text}': use an EPSG code such as EPSG:4490, EPSG:4527, EPSG:4548, "
+        "or declare GCJ02 / BD09.)"
+    )
+
+
+def _source(srid: int) -> SourceCRS:
+    try:
+        _crs(srid)
+    except CRSError as exc:
+        raise UnknownCRS(_unknown_crs_message(f"EPSG:{srid}")) from exc
+    if GK_PREFIXED_BASE <= srid < GK_PREFIXED_BASE + len(GK_ZONES):
+        return SourceCRS(srid, gk_zone=srid - GK_PREFIXED_BASE + GK_ZONES.start, gk_prefixed=True)
+    if GK_PLAIN_BASE <= srid < GK_PLAIN_BASE + len(GK_ZONES):
+        return SourceCRS(srid, gk_zone=srid - GK_PLAIN_BASE + GK_ZONES.start)
+    return SourceCRS(srid)
+
+
+def gauss_kruger(zone: int, prefixed: bool) -> SourceCRS:
+    """Return the CGCS2000 3-degree Gauss–Krüger CRS of `zone` (25–45)."""
+    if zone not in GK_ZONES:
+        raise InvalidInput(
+            f"3度带带号 {zone} 不在中国范围 (25–45)。 (Zone {zone} is not a Chinese 3-degree zone.)"
+        )
+    base = GK_PREFIXED_BASE if prefixed else GK_PLAIN_BASE
+    return _source(base + zone - GK_ZONES.start)
+
+
+def gauss_kruger_from_easting(easting: float, zone: int | None = None) -> SourceCRS:
+    """Pick the Gauss–Krüger CRS from an easting: a zone prefix wins, else the declared zone."""
+    if easting >= 1e7:
+        prefix = int(easting // 1e6)
+        if zone is not None and zone != prefix:
+            raise InvalidInput(
+                f"坐标的带号前缀 {prefix} 与声明的带号 {zone} 不一致。"
+                f" (The easting's zone prefix {prefix} contradicts the declared zone {zone}.)"
+            )
+        return gauss_kruger(prefix, prefixed=True)
+    if zone is None:
+        raise InvalidInput(
+            "高斯-克吕格坐标的 Y(东)值没有带号前缀，也没有声明带号。请在文件头写明“带号=39”，"
+            "或指定坐标系 (如 EPSG:4548)。 (Gauss–Krüger eastings carry no zone prefix and no zone"
+            " was declared: state the zone, e.g. 带号=39, or the CRS, e.g. EPSG:4548.)"
+        )
+    return gauss_kruger(zone, prefixed=False)
+
+
+@lru_cache(maxsize=64)
+def _crs(srid: int) -> CRS:
+    return CRS.from_epsg(srid)
+
+
+@lru_cache(maxsize=64)
+def _transformer(src: int, dst: int) -> Transformer:
+    # always_xy: our geometries are (easting, northing) / (lon, lat) whatever EPSG's axis order.
+    return Transformer.from_crs(_crs(src), _crs(dst), always_xy=True)
+
+
+def _transform(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:
+    if src == dst or {src, dst} == {WGS84, CGCS2000}:
+        # CGCS2000 and WGS84 agree within centimetres; PROJ itself applies a null transform.
+        return geom
+    transformer = _transformer(src, dst)
+    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def to_cgcs2000(geom, source: SourceCRS):
+    """Convert a geometry (or an array of them) in `source` to EPSG:4490, checking the result.
+
+    Input coordinates are (x = easting/longitude, y = northing/latitude).
+    """
+    _check_prefix(geom, source)
+    if source.offset == "BD09":
+        geom = shapely.transform(geom, lambda xy: np.column_stack(bd09_to_gcj02(xy[:, 0], xy[:, 1])))
+    if source.offset in ("BD09", "GCJ02"):
+        geom = shapely.transform(geom, lambda xy: np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
+    result = _transform(geom, source.srid, CGCS2000)
+    _check_in_china(geom, result, source)
+    return result
+
+
+def from_cgcs2000(geom: BaseGeometry, srid: int) -> BaseGeometry:
+    """Convert an EPSG:4490 geometry to `srid`, in (x, y) = (easting/longitude, northing/latitude)."""
+    return _transform(geom, CGCS2000, srid)
+
+
+def _check_prefix(geom, source: SourceCRS) -> None:
+    eastings = shapely.get_coordinates(geom)[:, 0]
+    if source.gk_zone is None or eastings.size == 0:
+        return
+    has_prefix = bool(np.all(eastings >= 1e7))
+    if source.gk_prefixed and not has_prefix:
+        raise CoordinatesOutOfRange(
+            f"{source.label} 要求东坐标带有带号前缀 (如 {source.gk_zone}512345.67)，但数据中没有。"
+            f"请改用不带带号的 EPSG:{source.srid + 21}。 ({source.label} expects zone-prefixed eastings;"
+            f" these have none: use EPSG:{source.srid + 21}.)"
+        )
+    if not source.gk_prefixed and bool(np.any(eastings >= 1e7)):
+        raise CoordinatesOutOfRange(
+            f"东坐标带有带号前缀，但 {source.label} 是不带带号的坐标系。请改用 EPSG:{source.srid - 21}。"
+            f" (The eastings carry a zone prefix but {source.label} has none:"
+            f" use EPSG:{source.srid - 21}.)"
+        )
+
+
+def _check_in_china(original, result, source: SourceCRS) -> None:
+    bounds = shapely.total_bounds(result)
+    if np.all(np.isnan(bounds)):
+        return  # nothing but empty geometries: callers reject those themselves
+    minx, miny, maxx, maxy = bounds
+    west, south, east, north = CHINA_BOUNDS
+    if np.all(np.isfinite(bounds)) and west <= minx and maxx <= east and south <= miny and maxy <= north:
+        return
+    raise CoordinatesOutOfRange(_out_of_range_hint(tuple(shapely.total_bounds(original)), source))
+
+
+def _out_of_range_hint(bounds: tuple[float, ...], source: SourceCRS) -> str:
+    minx, miny, maxx, maxy = bounds
+    west, south, east, north = CHINA_BOUNDS
+    in_box = lambda x, y: west <= x <= east and south <= y <= north  # noqa: E731
+    where = f"({minx:.6g}, {miny:.6g}) – ({maxx:.6g}, {maxy:.6g})"
+    if source.is_geographic and in_box(miny, minx) and in_box(maxy, maxx):
+        hint = ("经纬度顺序可能颠倒：请按 经度, 纬度 顺序给出。",
+                "latitude and longitude look swapped: give longitude first")
+    elif source.is_geographic and abs(minx) > 1000:
+        hint = ("这些数值像是以米为单位的投影坐标，却按经纬度声明：请声明高斯-克吕格坐标系 (如 EPSG:4527)。",
+                "these look like metres declared as degrees: declare the Gauss–Krüger CRS (e.g. EPSG:4527)")
+    elif source.gk_zone is not None and 1e6 <= minx < 1e7 and 1e6 <= miny:
+        hint = ("X(北) 与 Y(东) 可能颠倒：测绘习惯 X 为北坐标。",
+                "X (northing) and Y (easting) look swapped: surveyors write X for northing")
+    elif source.gk_zone is not None:
+        hint = ("请检查带号与坐标系是否正确。", "check the zone and the CRS")
+    else:
+        hint = ("请检查坐标系声明是否正确。", "check the declared CRS")
+    return (
+        f"坐标 {where} 换算后不在中国境内；{hint[0]}"
+        f" (Coordinates {where} in {source.label} fall outside China: {hint[1]}.)"
+    )
+
+
+def check_zone(geom_cgcs2000: BaseGeometry, source: SourceCRS) -> str | None:
+    """Return a warning when a Gauss–Krüger site lies outside its declared zone, else None."""
+    if source.gk_zone is None or geom_cgcs2000.is_empty:
+        return None
+    lon = geom_cgcs2000.centroid.x
+    central = 3 * source.gk_zone
+    # A 3-degree zone spans ±1.5° about its central meridian; surveys may run a little over.
+    if abs(lon - central) <= 1.6:
+        return None
+    return (
+        f"地块中心经度 {lon:.3f}° 不在 {source.gk_zone} 带 (中央经线 {central}°E) 范围内，"
+        f"应为 {round(lon / 3)} 带：请核对带号。 (The site's longitude {lon:.3f}° lies outside zone"
+        f" {source.gk_zone} (central meridian {central}°E); zone {round(lon / 3)} fits: check it.)"
+    )
+
+
+def ellipsoidal_area_m2(geom: BaseGeometry) -> float:
+    """Return the area on the CGCS2000 ellipsoid in m² of a lon/lat (EPSG:4490) geometry."""
+    if geom.is_empty:
+        return 0.0
+    # orient() so that pyproj subtracts holes: its sign follows the exterior ring's direction.
+    polygons = shapely.get_parts(shapely.get_parts(geom))
+    return float(sum(abs(GEOD.geometry_area_perimeter(shapely.orient_polygons(p))[0])
+                     for p in polygons if p.geom_type == "Polygon"))
+
+
+def area_units(square_metres: float) -> dict[str, float]:
+    """Express an area in m², 亩 and 公顷, as officials read it."""
+    return {
+        "m2": round(square_metres, 2),
+        "mu": round(square_metres / SQUARE_METRES_PER_MU, 4),
+        "hectare": round(square_metres / 10_000, 4),
+    }
+
+
+# GCJ-02 ("Mars coordinates") is a published obfuscation of WGS84 used by Chinese web maps;
+# BD-09 is Baidu's further offset of GCJ-02. The forward formula is public; the inverse is
+# found by fixed-point iteration to well below a millimetre.
+_GCJ_A = 6378245.0
+_GCJ_EE = 0.00669342162296594323
+
+
+def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = lon - 105.0, lat - 35.0
+    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+            + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+            + (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0)
+    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+            + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+            + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0)
+    rad_lat = lat / 180.0 * np.pi
+    magic = 1 - _GCJ_EE * np.sin(rad_lat) ** 2
+    sqrt_magic = np.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_GCJ_A * (1 - _GCJ_EE)) / (magic * sqrt_magic) * np.pi)
+    dlon = (dlon * 180.0) / (_GCJ_A / sqrt_magic * np.cos(rad_lat) * np.pi)
+    return dlon, dlat
+
+
+def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the GCJ-02 offset to WGS84 longitudes and latitudes."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    dlon, dlat = _gcj_delta(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def gcj02_to_wgs84(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Undo the GCJ-02 offset (iteratively, to < 1e-9 degrees)."""
+    gx, gy = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    wx, wy = gx.copy(), gy.copy()
+    for _ in range(30):
+        fx, fy = wgs84_to_gcj02(wx, wy)
+        ex, ey = gx - fx, gy - fy
+        wx, wy = wx + ex, wy + ey
+        if np.max(np.abs(ex), initial=0) < 1e-10 and np.max(np.abs(ey), initial=0) < 1e-10:
+            break
+    return wx, wy
+
+
+def bd09_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Undo Baidu's BD-09 offset, giving GCJ-02."""
+    x, y = np.asarray(lon, dtype=float) - 0.0065, np.asarray(lat, dtype=float) - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * np.pi * 3000.0 / 180.0)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * np.pi * 3000.0 / 180.0)
+    return z * np.cos(theta), z * np.sin(theta)

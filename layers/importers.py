@@ -1,0 +1,286 @@
+"""Import a vector file into a new, immutable layer version, all or nothing.
+
+The file is read in batches (memory stays bounded), converted to CGCS2000 and COPY'd into a
+staging table; PostGIS then validates, repairs, measures and subdivides in bulk. Everything
+happens in one transaction, so a failed or killed import leaves the previous version active
+and no row of the new one visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+
+import pyogrio
+import shapely
+from django.conf import settings
+from django.db import connection, transaction
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from blueprint.errors import InvalidInput, NotFound
+from layers import crs
+from layers.attributes import AttributeMapper
+from layers.models import Layer, LayerVersion
+from layers.services import on_version_activated
+
+__all__ = ["ImportSummary", "import_layer", "SUPPORTED_SUFFIXES"]
+
+SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".kml", ".zip", ".shp")
+_POLYGONAL = {"Polygon", "MultiPolygon"}
+_LINEAR = {"LineString", "MultiLineString"}
+_PUNTAL = {"Point", "MultiPoint"}
+_FAMILIES = {"Polygon": _POLYGONAL, "MultiPolygon": _POLYGONAL, "LineString": _LINEAR,
+             "MultiLineString": _LINEAR, "Point": _PUNTAL, "MultiPoint": _PUNTAL}
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, for the command line, the admin and the tests."""
+
+    layer: str
+    version: int
+    created: bool
+    features: int = 0
+    area_m2: float = 0.0
+    bbox: tuple[float, float, float, float] | None = None
+    repaired: list[dict] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+    dropped_fields: list[str] = field(default_factory=list)
+    missing_fields: list[str] = field(default_factory=list)
+    source_crs: str = ""
+    seconds: float = 0.0
+
+
+def file_hash(path: Path) -> str:
+    """Return the SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
+                 on_progress: Callable[[int, int], None] | None = None) -> ImportSummary:
+    """Import `path` as a new version of layer `slug` and make it active, or change nothing."""
+    path = Path(path)
+    layer = Layer.objects.filter(slug=slug).first()
+    if layer is None:
+        raise NotFound(f"图层 “{slug}” 未登记。请先登记该图层 (import_layer --create …)。"
+                       f" (Layer '{slug}' is not registered: register it first.)")
+    info = _read_info(path)
+    digest = file_hash(path)
+    existing = LayerVersion.objects.filter(layer=layer, content_hash=digest).first()
+    if existing:
+        return ImportSummary(layer=slug, version=existing.number, created=False,
+                             features=existing.feature_count, area_m2=existing.area_m2,
+                             source_crs=existing.source_crs)
+    source = _source_crs(info, path)
+    _check_geometry_type(info["geometry_type"], layer, path)
+    mapper = AttributeMapper(layer.fields, list(info["fields"]))
+    started = time.monotonic()
+    with transaction.atomic():
+        # Lock the layer so that two imports of it cannot race for the next version number.
+        layer = Layer.objects.select_for_update().get(pk=layer.pk)
+        version = LayerVersion.objects.create(
+            layer=layer, number=_next_number(layer), content_hash=digest,
+            source_name=path.name, source_crs=source.label, imported_by=imported_by)
+        staged = _stage(path, source, layer, mapper, info["features"], on_progress)
+        summary = _finish(layer, version, staged)
+    summary.dropped_fields, summary.missing_fields = mapper.dropped, mapper.missing
+    summary.seconds = round(time.monotonic() - started, 2)
+    return summary
+
+
+def _read_info(path: Path) -> dict:
+    if not path.exists():
+        raise InvalidInput(f"文件不存在: {path} (No such file.)")
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise InvalidInput(
+            f"不支持的文件类型 “{path.suffix}”。支持 GeoJSON、GeoPackage、KML、Shapefile (zip 打包)。"
+            f" (Unsupported file type '{path.suffix}': use GeoJSON, GeoPackage, KML or a zipped"
+            " Shapefile.)")
+    if path.suffix.lower() == ".zip":
+        _check_zip(path)
+    try:
+        info = pyogrio.read_info(path)
+    except (DataSourceError, DataLayerError) as exc:
+        raise InvalidInput(f"无法读取文件 {path.name}：文件损坏或格式不符。 (Cannot read {path.name}:"
+                           f" corrupt or not a vector file: {str(exc)[:200]})") from exc
+    if info["features"] == 0:
+        raise InvalidInput(f"文件 {path.name} 中没有要素。 ({path.name} contains no features.)")
+    return info
+
+
+def _check_zip(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            names = archive.namelist()
+    except zipfile.BadZipFile as exc:
+        raise InvalidInput(f"压缩包 {path.name} 已损坏，无法解压。请重新打包。"
+                           f" (The zip file {path.name} is corrupt: zip it again.)") from exc
+    if bad is not None:
+        raise InvalidInput(f"压缩包 {path.name} 中的 {bad} 已损坏。 ({bad} in {path.name} is corrupt.)")
+    if not any(name.lower().endswith(".shp") for name in names):
+        raise InvalidInput(f"压缩包 {path.name} 中没有 .shp 文件。 (No .shp file in {path.name}.)")
+
+
+def _source_crs(info: dict, path: Path) -> crs.SourceCRS:
+    if not info.get("crs"):
+        raise InvalidInput(
+            f"文件 {path.name} 没有坐标系信息 (Shapefile 缺少 .prj?)。请附上 .prj 或另存为带坐标系的格式。"
+            f" ({path.name} has no CRS — a Shapefile without .prj? Add the .prj file.)")
+    return crs.parse_crs(info["crs"])
+
+
+def _check_geometry_type(declared: str, layer: Layer, path: Path) -> None:
+    family = _FAMILIES.get(layer.geometry_type)
+    base = (declared or "Unknown").replace(" Z", "").replace(" M", "")
+    if family is None or base == "Unknown" or base in family:
+        return  # "Unknown" (e.g. GeoJSON) is checked feature by feature while staging
+    raise InvalidInput(
+        f"{path.name} 的几何类型为 {base}，而图层 {layer.slug} 需要 {layer.geometry_type}。"
+        f" ({path.name} holds {base}; layer {layer.slug} takes {layer.geometry_type}.)")
+
+
+def _next_number(layer: Layer) -> int:
+    last = layer.versions.order_by("-number").values_list("number", flat=True).first()
+    return (last or 0) + 1
+
+
+@dataclass
+class _Staged:
+    rejected: list[dict]
+
+
+def _batches(path: Path, batch_size: int) -> Iterator[tuple[list, list, dict]]:
+    """Yield (fids, geometries, columns) per batch of the file."""
+    try:
+        with pyogrio.open_arrow(path, batch_size=batch_size, return_fids=True,
+                                use_pyarrow=True) as (meta, reader):
+            fid_column = meta.get("fid_column") or "OGC_FID"
+            for batch in reader:
+                # GDAL names an unnamed geometry column "wkb_geometry": take whatever is left.
+                geometry_column = meta["geometry_name"] or next(
+                    name for name in batch.schema.names
+                    if name != fid_column and name not in set(meta["fields"]))
+                columns = {name: batch.column(name).to_pylist() for name in batch.schema.names}
+                fids = columns.pop(fid_column)
+                geoms = shapely.force_2d(shapely.from_wkb(columns.pop(geometry_column),
+                                                          on_invalid="warn"))
+                yield fids, geoms, columns
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise InvalidInput(f"读取 {path.name} 时出错：文件可能已损坏。 (Reading {path.name} failed:"
+                           f" the file may be corrupt: {str(exc)[:200]})") from exc
+
+
+def _stage(path, source, layer, mapper, total, on_progress) -> _Staged:
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE import_staging (fid bigint, props jsonb, geom geometry)"
+                       " ON COMMIT DROP")
+        rejected: list[dict] = []
+        done = 0
+        for fids, geoms, columns in _batches(path, settings.BLUEPRINT["IMPORT_BATCH_SIZE"]):
+            keep = _triage(fids, geoms, layer, path, rejected)
+            geoms = crs.to_cgcs2000(geoms[keep], source)
+            fids = [fid for fid, k in zip(fids, keep, strict=True) if k]
+            props = mapper.rows(fids, {k: [v for v, ok in zip(vals, keep, strict=True) if ok]
+                                       for k, vals in columns.items()})
+            _copy(cursor, fids, props, geoms)
+            done += len(keep)
+            if on_progress:
+                on_progress(done, total)
+    return _Staged(rejected=rejected)
+
+
+def _triage(fids, geoms, layer, path, rejected) -> list[bool]:
+    """Reject empty geometries; stop on a geometry of the wrong kind."""
+    family = _FAMILIES.get(layer.geometry_type)
+    keep = []
+    for fid, geom in zip(fids, geoms, strict=True):
+        if geom is None or geom.is_empty:
+            rejected.append({"fid": fid, "reason": "空几何 / empty geometry"})
+            keep.append(False)
+            continue
+        if family and geom.geom_type not in family:
+            raise InvalidInput(
+                f"{path.name} 混有不同几何类型：要素 {fid} 是 {geom.geom_type}，图层 {layer.slug} 需要"
+                f" {layer.geometry_type}。 (Mixed geometry types: feature {fid} is {geom.geom_type};"
+                f" layer {layer.slug} takes {layer.geometry_type}.)")
+        keep.append(True)
+    return keep
+
+
+def _copy(cursor, fids, props, geoms) -> None:
+    buffer = StringIO()
+    hexes = shapely.to_wkb(geoms, hex=True, include_srid=False)
+    for fid, prop, hexwkb in zip(fids, props, hexes, strict=True):
+        # COPY's text format reads backslashes as escapes: double the ones JSON wrote.
+        buffer.write(f"{fid}\t{prop.replace(chr(92), chr(92) * 2)}\t{hexwkb}\n")
+    buffer.seek(0)
+    cursor.copy_expert("COPY import_staging (fid, props, geom) FROM STDIN", buffer)
+
+
+_FINISH_SQL = """
+UPDATE import_staging SET geom = ST_SetSRID(geom, 4490);
+CREATE TEMP TABLE import_invalid ON COMMIT DROP AS
+  SELECT fid, ST_IsValidReason(geom) AS reason FROM import_staging WHERE NOT ST_IsValid(geom);
+UPDATE import_staging s SET geom = ST_CollectionExtract(ST_MakeValid(s.geom, 'method=structure'), %(dim)s)
+  FROM import_invalid i WHERE s.fid = i.fid;
+INSERT INTO layers_feature (version_id, fid, properties, area_m2, geom)
+  SELECT %(version)s, fid, props,
+         CASE WHEN %(dim)s = 3 THEN ST_Area(geom::geography) END,
+         CASE WHEN %(dim)s = 3 THEN ST_Multi(geom) ELSE geom END
+  FROM import_staging WHERE NOT ST_IsEmpty(geom) ORDER BY geom;
+INSERT INTO layers_featurepart (feature_id, version_id, geom)
+  SELECT id, version_id, ST_Subdivide(geom, %(max_vertices)s)
+  FROM layers_feature WHERE version_id = %(version)s;
+"""
+
+
+def _finish(layer: Layer, version: LayerVersion, staged: _Staged) -> ImportSummary:
+    dim = {"Polygon": 3, "MultiPolygon": 3, "LineString": 2, "MultiLineString": 2}.get(
+        layer.geometry_type, 1)
+    params = {"version": version.pk, "dim": dim,
+              "max_vertices": settings.BLUEPRINT["SUBDIVIDE_MAX_VERTICES"]}
+    with connection.cursor() as cursor:
+        cursor.execute(_FINISH_SQL, params)
+        cursor.execute("SELECT i.fid, i.reason, ST_IsEmpty(s.geom) FROM import_invalid i"
+                       " JOIN import_staging s USING (fid) ORDER BY i.fid")
+        repaired, rejected = [], list(staged.rejected)
+        for fid, reason, emptied in cursor.fetchall():
+            (rejected if emptied else repaired).append({"fid": fid, "reason": reason})
+        cursor.execute("SELECT count(*), coalesce(sum(area_m2), 0), ST_Extent(geom)::geometry"
+                       " FROM layers_feature WHERE version_id = %s", [version.pk])
+        count, area, extent = cursor.fetchone()
+    if count == 0:
+        raise InvalidInput("文件中没有可用的要素 (全部被拒绝)。 (No usable feature: all were rejected.)",
+                           rejected=rejected[:20])
+    version.feature_count, version.area_m2 = count, area
+    version.repaired, version.rejected = repaired, rejected
+    version.extent = _extent_polygon(extent)
+    version.save()
+    layer.active_version = version
+    layer.save(update_fields=["active_version"])
+    on_version_activated(layer, version)
+    return ImportSummary(layer=layer.slug, version=version.number, created=True, features=count,
+                         area_m2=area, bbox=version.extent.extent if version.extent else None,
+                         repaired=repaired, rejected=rejected, source_crs=version.source_crs)
+
+
+def _extent_polygon(extent):
+    from django.contrib.gis.geos import GEOSGeometry, Polygon
+
+    if extent is None:
+        return None
+    geom = GEOSGeometry(extent)
+    if geom.geom_type != "Polygon":  # a point or a line: widen it to a polygon envelope
+        geom = Polygon.from_bbox(geom.extent)
+    geom.srid = 4490
+    return geom

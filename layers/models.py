@@ -1,0 +1,204 @@
+"""The layer registry, its immutable versions and features, districts and projects."""
+
+from django.contrib.gis.db import models
+from django.contrib.postgres.indexes import GistIndex
+from django.utils.translation import gettext_lazy as _
+
+from layers.codes import validate_unified_project_code
+
+__all__ = ["Layer", "LayerVersion", "Feature", "FeaturePart", "District", "Project", "SiteRevision"]
+
+
+class Layer(models.Model):
+    """One entry of the registry: a control line, a zone, districts, imagery, project sites."""
+
+    class Kind(models.TextChoices):
+        VECTOR = "vector", _("vector")
+        RASTER = "raster", _("raster")
+
+    class Access(models.TextChoices):
+        PUBLIC = "public", _("public")
+        INTERNAL = "internal", _("internal")
+        RESTRICTED = "restricted", _("restricted")
+
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    title_zh = models.CharField(_("Chinese title"), max_length=200)
+    title_en = models.CharField(_("English title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.VECTOR)
+    geometry_type = models.CharField(_("geometry type"), max_length=32, default="MultiPolygon")
+    fields = models.JSONField(_("attribute schema"), default=dict, blank=True,
+                              help_text=_("Field name → string | integer | number | date"))
+    access_level = models.CharField(_("access level"), max_length=16, choices=Access.choices,
+                                    default=Access.INTERNAL)
+    source = models.CharField(_("source"), max_length=500, blank=True)
+    licence = models.CharField(_("licence"), max_length=200, blank=True)
+    active_version = models.ForeignKey("LayerVersion", verbose_name=_("active version"),
+                                       null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("layer")
+        verbose_name_plural = _("layers")
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.title_zh} ({self.slug})"
+
+
+class LayerVersion(models.Model):
+    """An immutable snapshot of a layer written by one import."""
+
+    layer = models.ForeignKey(Layer, verbose_name=_("layer"), on_delete=models.PROTECT,
+                              related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    content_hash = models.CharField(_("content hash (SHA-256)"), max_length=64)
+    source_name = models.CharField(_("source file"), max_length=500)
+    source_crs = models.CharField(_("source CRS"), max_length=64)
+    feature_count = models.PositiveIntegerField(_("features"), default=0)
+    area_m2 = models.FloatField(_("total area (m²)"), default=0)
+    extent = models.PolygonField(_("extent"), srid=4490, null=True, blank=True)
+    repaired = models.JSONField(_("repaired features"), default=list, blank=True)
+    rejected = models.JSONField(_("rejected features"), default=list, blank=True)
+    imported_by = models.CharField(_("imported by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("layer version")
+        verbose_name_plural = _("layer versions")
+        ordering = ["layer", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["layer", "number"], name="unique_version_number"),
+            models.UniqueConstraint(fields=["layer", "content_hash"], name="unique_version_content"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.layer.slug} v{self.number}"
+
+
+class Feature(models.Model):
+    """A feature of one layer version; never updated (a database trigger refuses it)."""
+
+    version = models.ForeignKey(LayerVersion, on_delete=models.CASCADE, related_name="features",
+                                db_index=False)
+    fid = models.BigIntegerField(_("source feature id"))
+    properties = models.JSONField(_("attributes"), default=dict)
+    area_m2 = models.FloatField(_("ellipsoidal area (m²)"), null=True)
+    geom = models.GeometryField(srid=4490, spatial_index=False)
+
+    class Meta:
+        verbose_name = _("feature")
+        verbose_name_plural = _("features")
+        # "Active version of layer L intersecting this envelope" is one scan of this index.
+        indexes = [GistIndex(fields=["version", "geom"], name="feature_version_geom_gist")]
+
+    def __str__(self) -> str:
+        return f"{self.version} #{self.fid}"
+
+
+class FeaturePart(models.Model):
+    """A piece of a feature cut by ST_Subdivide, so overlays touch few vertices."""
+
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="parts")
+    version = models.ForeignKey(LayerVersion, on_delete=models.CASCADE, db_index=False)
+    geom = models.GeometryField(srid=4490, spatial_index=False)
+
+    class Meta:
+        indexes = [GistIndex(fields=["version", "geom"], name="part_version_geom_gist")]
+
+
+class District(models.Model):
+    """An administrative district (行政区划) with its GB/T 2260 code and parent."""
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("province")
+        CITY = "city", _("city")
+        COUNTY = "county", _("county")
+        TOWNSHIP = "township", _("township")
+
+    code = models.CharField(_("GB/T 2260 code"), max_length=12, primary_key=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey("self", verbose_name=_("parent"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="children")
+    geom = models.MultiPolygonField(_("boundary"), srid=4490, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("administrative district")
+        verbose_name_plural = _("administrative districts")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Project(models.Model):
+    """A construction project known by its unified project code (统一项目代码)."""
+
+    class ProjectType(models.TextChoices):
+        APPROVAL = "01", _("approval (审批)")
+        AUTHORISATION = "02", _("authorisation (核准)")
+        FILING = "03", _("filing (备案)")
+
+    class Stage(models.TextChoices):
+        LAND_USE_PLANNING = "1", _("land-use planning permit (立项用地规划许可)")
+        CONSTRUCTION_PLANNING = "2", _("construction planning permit (工程建设许可)")
+        CONSTRUCTION = "3", _("construction permit (施工许可)")
+        COMPLETION = "4", _("completion acceptance (竣工验收)")
+        PARALLEL = "5", _("parallel (并行推进)")
+
+    class Category(models.TextChoices):
+        URBAN = "urban_construction", _("urban construction (城镇建设)")
+        LINEAR = "linear_infrastructure", _("separately sited infrastructure (单独选址)")
+        STATE_COUNCIL = "major_state_council", _("State-Council-approved major project")
+
+    code = models.CharField(_("unified project code"), max_length=24, unique=True,
+                            validators=[validate_unified_project_code])
+    name = models.CharField(_("project name"), max_length=300)
+    applicant = models.CharField(_("applicant"), max_length=300)
+    project_type = models.CharField(_("project type"), max_length=2, choices=ProjectType.choices)
+    stage = models.CharField(_("stage"), max_length=1, choices=Stage.choices,
+                             default=Stage.LAND_USE_PLANNING)
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices,
+                                default=Category.URBAN)
+    district = models.ForeignKey(District, verbose_name=_("district"), on_delete=models.PROTECT,
+                                 related_name="projects")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def current_site(self) -> "SiteRevision | None":
+        return self.site_revisions.order_by("-number").first()
+
+
+class SiteRevision(models.Model):
+    """One drawing of a project's site boundary (用地红线); redraws add revisions."""
+
+    project = models.ForeignKey(Project, verbose_name=_("project"), on_delete=models.PROTECT,
+                                related_name="site_revisions")
+    number = models.PositiveIntegerField(_("revision"))
+    geom = models.MultiPolygonField(_("site boundary"), srid=4490)
+    area_m2 = models.FloatField(_("ellipsoidal area (m²)"))
+    source_format = models.CharField(_("source format"), max_length=32, blank=True)
+    source_crs = models.CharField(_("source CRS"), max_length=64, blank=True)
+    geometry_hash = models.CharField(_("geometry hash"), max_length=64)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("site revision")
+        verbose_name_plural = _("site revisions")
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="unique_site_revision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.code} r{self.number}"

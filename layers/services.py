@@ -1,0 +1,165 @@
+"""The registry's services: plain functions over the models, callable without HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import shapely
+import yaml
+from django.contrib.gis.geos import GEOSGeometry, Point
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from blueprint.errors import InvalidInput, NotFound
+from layers import crs
+from layers.codes import parse_unified_project_code
+from layers.models import District, Feature, Layer, LayerVersion, Project, SiteRevision
+
+__all__ = [
+    "ensure_seed_layers",
+    "register_layer",
+    "layer_summaries",
+    "on_version_activated",
+    "district_by_code",
+    "districts_at",
+    "create_project",
+    "add_site_revision",
+]
+
+SEED_FILE = Path(__file__).with_name("seed_layers.yaml")
+DISTRICT_LAYER = "admin_district"
+
+
+def ensure_seed_layers() -> list[Layer]:
+    """Register the layers every blueprint starts with (existing entries are left as they are)."""
+    entries = yaml.safe_load(SEED_FILE.read_text(encoding="utf-8"))
+    return [register_layer(**entry)[0] for entry in entries]
+
+
+def register_layer(slug: str, title_zh: str, title_en: str, **attrs) -> tuple[Layer, bool]:
+    """Register a layer (a new control line is a registration plus an import, no migration)."""
+    layer = Layer(slug=slug, title_zh=title_zh, title_en=title_en, **attrs)
+    try:
+        layer.full_clean(exclude=["active_version"], validate_unique=False)
+    except ValidationError as exc:
+        raise InvalidInput(f"图层登记信息有误: {exc.message_dict} (Invalid layer entry.)") from exc
+    return Layer.objects.get_or_create(slug=slug, defaults={
+        "title_zh": title_zh, "title_en": title_en, **attrs})
+
+
+def layer_summaries() -> list[dict]:
+    """List the registered layers with their active versions, for pages and APIs."""
+    rows = []
+    for layer in Layer.objects.select_related("active_version").order_by("slug"):
+        version = layer.active_version
+        rows.append({
+            "slug": layer.slug, "title_zh": layer.title_zh, "title_en": layer.title_en,
+            "access_level": layer.access_level, "kind": layer.kind,
+            "version": version.number if version else None,
+            "features": version.feature_count if version else 0,
+            "imported_at": version.created_at if version else None,
+        })
+    return rows
+
+
+def on_version_activated(layer: Layer, version: LayerVersion) -> None:
+    """Keep derived tables in step with a newly active version (inside its transaction)."""
+    if layer.slug == DISTRICT_LAYER:
+        _rebuild_districts(version)
+
+
+_LEVELS = {"省": District.Level.PROVINCE, "市": District.Level.CITY, "县": District.Level.COUNTY,
+           "乡": District.Level.TOWNSHIP, "镇": District.Level.TOWNSHIP}
+
+
+def _rebuild_districts(version: LayerVersion) -> None:
+    features = list(Feature.objects.filter(version=version).only("properties", "geom"))
+    seen = {}
+    for feature in features:
+        props = feature.properties
+        code = str(props.get("XZQDM") or "").strip()
+        if not code:
+            raise InvalidInput(f"行政区划要素 {feature.fid} 缺少 XZQDM。 (District without XZQDM.)")
+        seen[code] = District(
+            code=code, name=props.get("XZQMC") or code,
+            level=_LEVELS.get(str(props.get("JB") or "")[:1], _level_from_code(code)),
+            geom=feature.geom if feature.geom.geom_type == "MultiPolygon" else None)
+    District.objects.bulk_create(
+        seen.values(), update_conflicts=True, unique_fields=["code"],
+        update_fields=["name", "level", "geom"])
+    for feature in features:
+        parent = str(feature.properties.get("SJXZQDM") or "")
+        code = str(feature.properties["XZQDM"])
+        if parent and parent != code:
+            if not District.objects.filter(code=parent).exists():
+                District.objects.create(code=parent, name=parent, level=_level_from_code(parent))
+            District.objects.filter(code=code).update(parent_id=parent)
+
+
+def _level_from_code(code: str) -> str:
+    if code.endswith("0000"):
+        return District.Level.PROVINCE
+    if code.endswith("00"):
+        return District.Level.CITY
+    return District.Level.COUNTY if len(code) == 6 else District.Level.TOWNSHIP
+
+
+def district_by_code(code: str) -> District:
+    """Return the district with a GB/T 2260 code, or raise NotFound."""
+    district = District.objects.filter(code=str(code).strip()).first()
+    if district is None:
+        raise NotFound(f"未知的行政区划代码 “{code}”。 (Unknown district code '{code}'.)")
+    return district
+
+
+def districts_at(lon: float, lat: float) -> list[District]:
+    """Return the districts containing a CGCS2000 point, largest level first."""
+    point = Point(lon, lat, srid=4490)
+    order = [District.Level.PROVINCE, District.Level.CITY, District.Level.COUNTY,
+             District.Level.TOWNSHIP]
+    found = list(District.objects.filter(geom__contains=point))
+    return sorted(found, key=lambda d: order.index(d.level))
+
+
+def create_project(*, code: str, name: str, applicant: str, project_type: str | None = None,
+                   stage: str = "1", category: str = Project.Category.URBAN) -> Project:
+    """Create a project after checking its unified project code against known districts."""
+    try:
+        parsed = parse_unified_project_code(code)
+    except ValidationError as exc:
+        raise InvalidInput(exc.messages[0], field="code") from exc
+    district = District.objects.filter(code=parsed.region).first()
+    if district is None:
+        raise InvalidInput(
+            f"统一项目代码中的区划码 {parsed.region} 不是已知的行政区划。"
+            f" (Region code {parsed.region} in the project code is not a known district.)",
+            field="code")
+    if Project.objects.filter(code=str(parsed)).exists():
+        raise InvalidInput(f"项目 {parsed} 已存在。 (Project {parsed} exists already.)", field="code")
+    return Project.objects.create(
+        code=str(parsed), name=name, applicant=applicant,
+        project_type=project_type or parsed.project_type, stage=stage, category=category,
+        district=district)
+
+
+def geometry_hash(geom: shapely.Geometry) -> str:
+    """Hash a normalised geometry, so that the same site drawn twice is recognised."""
+    return hashlib.sha256(shapely.to_wkb(shapely.normalize(geom), output_dimension=2)).hexdigest()
+
+
+@transaction.atomic
+def add_site_revision(project: Project, geom_cgcs2000: shapely.Geometry, *, source_format: str = "",
+                      source_crs: str = "EPSG:4490", note: str = "") -> SiteRevision:
+    """Add a site boundary revision (a polygon or multipolygon in EPSG:4490)."""
+    if geom_cgcs2000.geom_type == "Polygon":
+        geom_cgcs2000 = shapely.MultiPolygon([geom_cgcs2000])
+    if geom_cgcs2000.geom_type != "MultiPolygon" or not geom_cgcs2000.is_valid:
+        raise InvalidInput("用地红线必须是有效的面。 (A site must be a valid polygon.)")
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    last = project.site_revisions.order_by("-number").values_list("number", flat=True).first()
+    return SiteRevision.objects.create(
+        project=project, number=(last or 0) + 1,
+        geom=GEOSGeometry(memoryview(geom_cgcs2000.wkb), srid=4490),
+        area_m2=crs.ellipsoidal_area_m2(geom_cgcs2000), source_format=source_format,
+        source_crs=source_crs, geometry_hash=geometry_hash(geom_cgcs2000), note=note)

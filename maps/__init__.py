@@ -1,0 +1,1 @@
+"""Map pages: the blueprint browser, project locating, applicant preview, result pages."""

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Refresh the browser libraries served from our own static files (no CDN on government intranets).
+# A maintainer's one-off step; the files it writes are committed.
+source "$(dirname "$0")/lib.sh"
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+(cd "$tmp" && npm pack ol@7.2.2 --silent >/dev/null && tar xzf ol-7.2.2.tgz)
+mkdir -p "$ROOT/blueprint/static/vendor/ol"
+cp "$tmp/package/dist/ol.js" "$tmp/package/ol.css" "$tmp/package/LICENSE.md" "$ROOT/blueprint/static/vendor/ol/"
+say "OpenLayers 7.2.2 copied to blueprint/static/vendor/ol"
