@@ -1,7 +1,17 @@
 """Django admin (in Chinese) for layers, versions, districts and projects."""
 
-from django.contrib import admin
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.gis.db import models as gis_models
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from blueprint.errors import BlueprintError
+from layers.importers import SUPPORTED_SUFFIXES, import_layer
 
 from layers.models import District, Layer, LayerVersion, Project, SiteRevision
 from layers.widgets import LocalMapWidget
@@ -15,6 +25,54 @@ class LayerAdmin(admin.ModelAdmin):
     list_filter = ["kind", "access_level"]
     search_fields = ["slug", "title_zh", "title_en"]
     readonly_fields = ["active_version", "created_at"]
+    change_form_template = "layers/layer_change_form.html"
+
+    def get_urls(self):
+        extra = [path("<int:pk>/import/", self.admin_site.admin_view(self.import_view),
+                      name="layers_layer_import")]
+        return extra + super().get_urls()
+
+    def import_view(self, request, pk):
+        """Upload a file and import it as a new version of this layer."""
+        layer = get_object_or_404(Layer, pk=pk)
+        if not self.has_change_permission(request, layer):
+            return redirect("admin:index")
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            with tempfile.TemporaryDirectory() as folder:
+                target = Path(folder) / Path(upload.name).name
+                with target.open("wb") as out:
+                    for chunk in upload.chunks():
+                        out.write(chunk)
+                try:
+                    summary = import_layer(layer.slug, target, imported_by=request.user.get_username())
+                except BlueprintError as exc:
+                    messages.error(request, exc.detail)
+                else:
+                    messages.success(request, _summary_text(summary))
+                    return redirect(reverse("admin:layers_layer_change", args=[layer.pk]))
+        context = {**self.admin_site.each_context(request), "layer": layer, "form": form,
+                   "opts": self.model._meta, "title": f"导入新版本：{layer.title_zh}"}
+        return TemplateResponse(request, "layers/import_form.html", context)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="数据文件 (GeoJSON / GeoPackage / KML / Shapefile zip)")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise forms.ValidationError(
+                f"不支持的文件类型，请上传 {' '.join(SUPPORTED_SUFFIXES)} 之一。")
+        return upload
+
+
+def _summary_text(summary) -> str:
+    if not summary.created:
+        return f"文件未变化：已是第 {summary.version} 版，未新建版本。"
+    return (f"已导入并启用第 {summary.version} 版：{summary.features} 个要素，"
+            f"修复 {len(summary.repaired)} 个，拒绝 {len(summary.rejected)} 个。")
 
 
 @admin.register(LayerVersion)

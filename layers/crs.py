@@ -207,9 +207,15 @@ def from_cgcs2000(geom: BaseGeometry, srid: int) -> BaseGeometry:
 
 
 def _check_prefix(geom, source: SourceCRS) -> None:
-    eastings = shapely.get_coordinates(geom)[:, 0]
-    if source.gk_zone is None or eastings.size == 0:
+    coords = shapely.get_coordinates(geom)
+    if source.gk_zone is None or coords.size == 0:
         return
+    eastings = coords[:, 0]
+    if np.all(coords[:, 1] >= 1e7) and np.all(eastings < 1e7):
+        raise CoordinatesOutOfRange(
+            "X(北) 与 Y(东) 可能颠倒：带号前缀出现在北坐标上。测绘习惯 X 为北坐标、Y 为东坐标。"
+            " (X and Y look swapped: the zone prefix sits on the northing; surveyors write X for"
+            " northing and Y for easting.)")
     has_prefix = bool(np.all(eastings >= 1e7))
     if source.gk_prefixed and not has_prefix:
         raise CoordinatesOutOfRange(

@@ -9,6 +9,7 @@ and no row of the new one visible.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -131,7 +132,17 @@ def _check_zip(path: Path) -> None:
         raise InvalidInput(f"压缩包 {path.name} 中没有 .shp 文件。 (No .shp file in {path.name}.)")
 
 
+_GEOJSON_CRS = re.compile(rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]+)"')
+
+
 def _source_crs(info: dict, path: Path) -> crs.SourceCRS:
+    if path.suffix.lower() in (".geojson", ".json"):
+        # GDAL quietly reads an unknown GeoJSON "crs" member as EPSG:4326; a declared CRS we
+        # cannot resolve must stop the import instead. The member comes before the features.
+        with path.open("rb") as handle:
+            declared = _GEOJSON_CRS.search(handle.read(65536))
+        if declared:
+            return crs.parse_crs(declared.group(1).decode("utf-8", "replace"))
     if not info.get("crs"):
         raise InvalidInput(
             f"文件 {path.name} 没有坐标系信息 (Shapefile 缺少 .prj?)。请附上 .prj 或另存为带坐标系的格式。"
@@ -259,6 +270,8 @@ def _finish(layer: Layer, version: LayerVersion, staged: _Staged) -> ImportSumma
         cursor.execute("SELECT count(*), coalesce(sum(area_m2), 0), ST_Extent(geom)::geometry"
                        " FROM layers_feature WHERE version_id = %s", [version.pk])
         count, area, extent = cursor.fetchone()
+        # ON COMMIT DROP is not enough when the caller's transaction outlives this import.
+        cursor.execute("DROP TABLE import_invalid, import_staging")
     if count == 0:
         raise InvalidInput("文件中没有可用的要素 (全部被拒绝)。 (No usable feature: all were rejected.)",
                            rejected=rejected[:20])

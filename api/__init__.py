@@ -1,0 +1,1 @@
+"""REST (DRF) and OGC (pygeoapi) faces over the services."""

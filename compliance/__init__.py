@@ -1,0 +1,1 @@
+"""Rule sets, the check engine, site parsers, stored results, reports, the acceptance gate."""

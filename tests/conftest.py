@@ -1,0 +1,33 @@
+"""Shared test set-up: the small demo data, built once and loaded into the test database once."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def small_fixture_dir() -> Path:
+    """Build (once) and return the folder of the `small` generated fixtures."""
+    folder = settings.BLUEPRINT["DATA_DIR"] / "fixtures" / "small"
+    if not (folder / "manifest.json").exists():
+        subprocess.run([sys.executable, "-m", "fixtures.build", "--size", "small", "--out", str(folder)],
+                       check=True, cwd=ROOT)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_data() -> Path:
+    return small_fixture_dir()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the demo layers and projects into the test database, committed, for every test."""
+    folder = small_fixture_dir()
+    with django_db_blocker.unblock():
+        call_command("load_demo", data=str(folder), verbosity=0)
