@@ -12,7 +12,6 @@ from django.urls import path, reverse
 
 from blueprint.errors import BlueprintError
 from layers.importers import SUPPORTED_SUFFIXES, import_layer
-
 from layers.models import District, Layer, LayerVersion, Project, SiteRevision
 from layers.widgets import LocalMapWidget
 
