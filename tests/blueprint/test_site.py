@@ -47,3 +47,31 @@ def test_admin_is_chinese_and_loads_no_external_assets(admin_client):
 def test_admin_lists(admin_client):
     for path in ["layer", "layerversion", "district", "project"]:
         assert admin_client.get(f"/admin/layers/{path}/").status_code == 200
+
+
+def test_admin_imports_a_new_version(admin_client, tmp_path):
+    from layers.models import Layer
+    from layers.services import register_layer
+    from tests.layers.helpers import jining_patches, write_geojson
+
+    layer = register_layer("green_line", "绿线", "Green line", fields={"MC": "string"})[0]
+    path = write_geojson(tmp_path / "green.geojson", jining_patches(2), [{"MC": "公园"}, {"MC": "绿地"}])
+    url = f"/admin/layers/layer/{layer.pk}/import/"
+    assert "导入" in admin_client.get(url).content.decode()
+    with path.open("rb") as upload:
+        response = admin_client.post(url, {"file": upload}, follow=True)
+    assert "已导入并启用第 1 版：2 个要素" in response.content.decode()
+    assert Layer.objects.get(pk=layer.pk).active_version.feature_count == 2
+
+
+def test_admin_import_error_is_shown_and_nothing_written(admin_client, tmp_path):
+    from layers.models import LayerVersion
+    from layers.services import register_layer
+
+    layer = register_layer("yellow_line", "黄线", "Yellow line")[0]
+    bad = tmp_path / "bad.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": []}')
+    with bad.open("rb") as upload:
+        page = admin_client.post(f"/admin/layers/layer/{layer.pk}/import/", {"file": upload}, follow=True)
+    assert "没有要素" in page.content.decode()
+    assert not LayerVersion.objects.filter(layer=layer).exists()
