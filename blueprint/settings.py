@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "blueprint",
     "layers",
+    "compliance",
     "maps",
 ]
 
@@ -119,6 +120,10 @@ BLUEPRINT = {
     "IMPORT_BATCH_SIZE": env.int("IMPORT_BATCH_SIZE", default=20_000),
     # Polygons with more vertices than this are cut into a subdivided copy for overlay work.
     "SUBDIVIDE_MAX_VERTICES": env.int("SUBDIVIDE_MAX_VERTICES", default=256),
+    # Limits on a submitted site (compliance checks).
+    "SITE_MAX_BYTES": env.int("SITE_MAX_BYTES", default=20 * 1024 * 1024),
+    "SITE_MAX_VERTICES": env.int("SITE_MAX_VERTICES", default=200_000),
+    "SITE_MAX_AREA_KM2": env.float("SITE_MAX_AREA_KM2", default=100.0),
     # Extra checks for unified project codes (dotted paths to callables taking the code).
     "PROJECT_CODE_CHECKS": env.list("PROJECT_CODE_CHECKS", default=[]),
 }

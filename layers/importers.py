@@ -26,8 +26,8 @@ from pyogrio.errors import DataLayerError, DataSourceError
 from blueprint.errors import InvalidInput, NotFound
 from layers import crs
 from layers.attributes import AttributeMapper
-from layers.models import Layer, LayerVersion
-from layers.services import on_version_activated
+from layers.models import District, Layer, LayerVersion
+from layers.services import DISTRICT_LAYER, on_version_activated
 
 __all__ = ["ImportSummary", "import_layer", "SUPPORTED_SUFFIXES"]
 
@@ -67,8 +67,13 @@ def file_hash(path: Path) -> str:
 
 
 def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
+                 coverage: list[str] | None = None,
                  on_progress: Callable[[int, int], None] | None = None) -> ImportSummary:
-    """Import `path` as a new version of layer `slug` and make it active, or change nothing."""
+    """Import `path` as a new version of layer `slug` and make it active, or change nothing.
+
+    `coverage` lists the district codes the data is complete for; by default, the counties its
+    features touch (the district layer covers itself).
+    """
     path = Path(path)
     layer = Layer.objects.filter(slug=slug).first()
     if layer is None:
@@ -93,6 +98,7 @@ def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
             source_name=path.name, source_crs=source.label, imported_by=imported_by)
         staged = _stage(path, source, layer, mapper, info["features"], on_progress)
         summary = _finish(layer, version, staged)
+        _set_coverage(version, coverage)
     summary.dropped_fields, summary.missing_fields = mapper.dropped, mapper.missing
     summary.seconds = round(time.monotonic() - started, 2)
     return summary
@@ -285,6 +291,33 @@ def _finish(layer: Layer, version: LayerVersion, staged: _Staged) -> ImportSumma
     return ImportSummary(layer=layer.slug, version=version.number, created=True, features=count,
                          area_m2=area, bbox=version.extent.extent if version.extent else None,
                          repaired=repaired, rejected=rejected, source_crs=version.source_crs)
+
+
+_COVERAGE_SQL = {
+    "listed": """SELECT ST_Multi(ST_Union(geom)) FROM layers_district
+                 WHERE code = ANY(%(codes)s) AND geom IS NOT NULL""",
+    "touched": """SELECT ST_Multi(ST_Union(d.geom)) FROM layers_district d
+                  WHERE d.level = 'county' AND d.geom IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM layers_feature f WHERE f.version_id = %(version)s
+                    AND f.geom && d.geom AND ST_Intersects(f.geom, d.geom))""",
+    "itself": """SELECT ST_Multi(ST_Union(ST_CollectionExtract(geom, 3))) FROM layers_feature
+                 WHERE version_id = %(version)s""",
+}
+
+
+def _set_coverage(version: LayerVersion, codes: list[str] | None) -> None:
+    if codes:
+        mode = "listed"
+        unknown = set(codes) - set(District.objects.filter(code__in=codes, geom__isnull=False)
+                                   .values_list("code", flat=True))
+        if unknown:
+            raise InvalidInput(f"覆盖范围中的行政区划代码未知或无边界: {sorted(unknown)}。"
+                               f" (Unknown coverage districts: {sorted(unknown)}.)")
+    else:
+        mode = "itself" if version.layer.slug == DISTRICT_LAYER else "touched"
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE layers_layerversion SET coverage = ({_COVERAGE_SQL[mode]})"
+                       " WHERE id = %(version)s", {"version": version.pk, "codes": codes})
 
 
 def _extent_polygon(extent):

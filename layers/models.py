@@ -58,6 +58,8 @@ class LayerVersion(models.Model):
     feature_count = models.PositiveIntegerField(_("features"), default=0)
     area_m2 = models.FloatField(_("total area (m²)"), default=0)
     extent = models.PolygonField(_("extent"), srid=4490, null=True, blank=True)
+    # Where the data speaks: outside it a check says "not covered", never "pass".
+    coverage = models.MultiPolygonField(_("coverage"), srid=4490, null=True, blank=True)
     repaired = models.JSONField(_("repaired features"), default=list, blank=True)
     rejected = models.JSONField(_("rejected features"), default=list, blank=True)
     imported_by = models.CharField(_("imported by"), max_length=150, blank=True)

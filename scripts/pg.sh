@@ -61,7 +61,7 @@ ensure_database() {
       "select 1 from pg_database where datname='$DB_NAME'" postgres | grep -q 1; then
     "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres "$DB_NAME"
   fi
-  "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc \
+  PGOPTIONS="-c client_min_messages=warning" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc \
     "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS btree_gist;" "$DB_NAME" >/dev/null
 }
 

@@ -20,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--title-zh", default="")
         parser.add_argument("--title-en", default="")
         parser.add_argument("--access", default="internal", choices=["public", "internal", "restricted"])
+        parser.add_argument("--coverage", default="",
+                            help="comma-separated district codes the data is complete for "
+                                 "(default: the counties its features touch)")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, slug, path, **options):
@@ -27,7 +30,9 @@ class Command(BaseCommand):
             if options["create"]:
                 register_layer(slug, options["title_zh"] or slug, options["title_en"] or slug,
                                access_level=options["access"], source=path)
-            summary = self._import(slug, path, quiet=options["no_progress"] or options["verbosity"] == 0)
+            coverage = [c.strip() for c in options["coverage"].split(",") if c.strip()] or None
+            summary = self._import(slug, path, coverage,
+                                   quiet=options["no_progress"] or options["verbosity"] == 0)
         except BlueprintError as exc:
             raise CommandError(exc.detail) from exc
         if not summary.created:
@@ -50,11 +55,11 @@ class Command(BaseCommand):
         if summary.dropped_fields:
             self.stdout.write(f"  未入库字段 dropped fields: {', '.join(summary.dropped_fields)}")
 
-    def _import(self, slug, path, quiet):
+    def _import(self, slug, path, coverage, quiet):
         if quiet:
-            return import_layer(slug, path, imported_by="cli")
+            return import_layer(slug, path, imported_by="cli", coverage=coverage)
         with tqdm(desc=f"导入 {slug}", unit="要素", file=self.stderr._out) as bar:
             def progress(done, total):
                 bar.total = total if total and total > 0 else None
                 bar.update(done - bar.n)
-            return import_layer(slug, path, imported_by="cli", on_progress=progress)
+            return import_layer(slug, path, imported_by="cli", coverage=coverage, on_progress=progress)

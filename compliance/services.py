@@ -1,0 +1,173 @@
+"""Compliance services: run and store checks, re-run them, answer the acceptance gate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import shapely
+from django.contrib.gis.geos import GEOSGeometry
+from django.db import transaction
+
+from blueprint.errors import InvalidInput, NotFound
+from compliance import engine
+from compliance.models import Check, Finding, GateDecision, RuleSet, Status
+from compliance.rulesets import active_ruleset
+from layers import crs
+from layers.models import Layer, Project, SiteRevision
+from layers.services import geometry_hash
+
+__all__ = ["run_check", "check_project", "rerun_check", "get_check", "project_checks", "gate",
+           "is_stale"]
+
+CATEGORIES = [c.value for c in Project.Category]
+
+
+def _geos(geom: shapely.Geometry | None) -> GEOSGeometry | None:
+    return None if geom is None else GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=4490)
+
+
+def _as_multipolygon(geom: shapely.Geometry) -> shapely.MultiPolygon:
+    if geom.geom_type == "Polygon":
+        return shapely.MultiPolygon([geom])
+    if geom.geom_type != "MultiPolygon" or geom.is_empty or not geom.is_valid:
+        raise InvalidInput("用地红线必须是有效的面。 (The site must be a valid polygon.)")
+    return geom
+
+
+def result_hash(input_hash: str, ruleset_hash: str, versions: dict, findings: list[dict]) -> str:
+    """Hash what a check concluded, so that a printed report can be verified against it."""
+    payload = json.dumps({"input": input_hash, "ruleset": ruleset_hash, "versions": versions,
+                          "findings": findings}, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def run_check(geom_cgcs2000: shapely.Geometry, *, category: str = Project.Category.URBAN,
+              project: Project | None = None, site_revision: SiteRevision | None = None,
+              input_format: str = "geojson", source_crs: str = "EPSG:4490", repair: str = "",
+              warnings: list[str] | None = None, ruleset: RuleSet | None = None,
+              rerun_of: Check | None = None, created_by: str = "") -> Check:
+    """Check a site (EPSG:4490) against every applicable rule and store the immutable result."""
+    if category not in CATEGORIES:
+        raise InvalidInput(f"未知的工程类别 “{category}”，应为 {', '.join(CATEGORIES)} 之一。"
+                           f" (Unknown project category '{category}'.)", field="category")
+    started = time.perf_counter()
+    geom = _as_multipolygon(geom_cgcs2000)
+    site = engine.Site(geom, crs.ellipsoidal_area_m2(geom), category)
+    ruleset = ruleset or active_ruleset()
+    rules = [rule for rule in ruleset.content["rules"] if engine.applies(rule, category)]
+    findings = [engine.evaluate(rule, site) for rule in rules]
+    stored = [_finding_record(i, f) for i, f in enumerate(findings)]
+    versions = _versions_used(findings)
+    check = Check.objects.create(
+        project=project, site_revision=site_revision, category=category, input_format=input_format,
+        source_crs=source_crs, geom=_geos(geom), input_hash=geometry_hash(geom),
+        site_area_m2=site.area_m2, repair=repair, warnings=warnings or [], ruleset=ruleset,
+        ruleset_hash=ruleset.content_hash, layer_versions=versions,
+        verdict=engine.worst([f.status for f in findings]),
+        result_hash=result_hash(geometry_hash(geom), ruleset.content_hash, versions, stored),
+        duration_ms=round((time.perf_counter() - started) * 1000, 1), rerun_of=rerun_of,
+        created_by=created_by)
+    Finding.objects.bulk_create([
+        Finding(check_result=check, conflict_geom=_geos(f.conflict),
+                layer_version_id=f.layer_version_id, **record)
+        for f, record in zip(findings, stored, strict=True)])
+    return check
+
+
+def _finding_record(order: int, finding: engine.FindingData) -> dict:
+    rule = finding.rule
+    return {"order": order, "rule_id": rule["id"], "kind": rule["kind"], "layer": rule["layer"],
+            "status": str(finding.status), "severity": rule["severity"],
+            "message_zh": finding.message_zh, "message_en": finding.message_en,
+            "measures": finding.measures, "features": finding.features, "rule": rule}
+
+
+def _versions_used(findings: list[engine.FindingData]) -> dict:
+    versions = {}
+    for finding in findings:
+        if finding.layer_version_id is not None:
+            versions[finding.rule["layer"]] = finding.layer_version_id
+    return dict(sorted(versions.items()))
+
+
+def check_project(project: Project, *, created_by: str = "") -> Check:
+    """Check a project's current site revision."""
+    site = project.current_site
+    if site is None:
+        raise InvalidInput(f"项目 {project.code} 尚未提交用地红线，无法检查。"
+                           f" (Project {project.code} has no site yet.)")
+    return run_check(shapely.from_wkb(bytes(site.geom.wkb)), category=project.category,
+                     project=project, site_revision=site, input_format=site.source_format or "stored",
+                     source_crs=site.source_crs or "EPSG:4490", created_by=created_by)
+
+
+def rerun_check(check: Check, *, created_by: str = "") -> Check:
+    """Run a stored check's input again against the current layer versions and rule set."""
+    return run_check(shapely.from_wkb(bytes(check.geom.wkb)), category=check.category,
+                     project=check.project, site_revision=check.site_revision,
+                     input_format=check.input_format, source_crs=check.source_crs, repair=check.repair,
+                     warnings=check.warnings, rerun_of=check, created_by=created_by)
+
+
+def get_check(check_id) -> Check:
+    """Return a stored check, or raise NotFound."""
+    try:
+        return Check.objects.select_related("project", "ruleset").get(pk=check_id)
+    except (Check.DoesNotExist, ValueError) as exc:
+        raise NotFound(f"检查记录 {check_id} 不存在。 (No check {check_id}.)") from exc
+
+
+def project_checks(code: str):
+    """Return a project's checks, newest first."""
+    project = Project.objects.filter(code=code).first()
+    if project is None:
+        raise NotFound(f"项目 {code} 不存在。 (No project {code}.)")
+    return project, project.checks.select_related("site_revision").order_by("-created_at")
+
+
+def is_stale(check: Check) -> list[str]:
+    """List why a check no longer describes the present (site redrawn, data or rules changed)."""
+    reasons = []
+    if check.project_id and check.site_revision_id != getattr(check.project.current_site, "pk", None):
+        reasons.append("用地红线已修改 (the site was redrawn)")
+    active = dict(Layer.objects.filter(slug__in=check.layer_versions)
+                  .values_list("slug", "active_version_id"))
+    changed = sorted(slug for slug, version in check.layer_versions.items() if active.get(slug) != version)
+    if changed:
+        reasons.append(f"图层数据已更新: {', '.join(changed)} (layer data changed)")
+    if RuleSet.objects.filter(is_active=True).exclude(content_hash=check.ruleset_hash).exists():
+        reasons.append("规则集已更新 (the rule set changed)")
+    return reasons
+
+
+_DECISIONS = {Status.PASS: "allowed", Status.INFO: "allowed", Status.WARN: "allowed",
+              Status.NEEDS_REVIEW: "needs_review", Status.NOT_COVERED: "needs_review",
+              Status.ERROR: "needs_review", Status.FAIL: "blocked"}
+
+
+@transaction.atomic
+def gate(code: str, stage: str = "", *, caller: str = "") -> GateDecision:
+    """Answer the approval flow: may project `code` be accepted (受理) now, and why not."""
+    project = Project.objects.filter(code=(code or "").strip()).first()
+    if project is None:
+        raise NotFound(f"项目 {code} 不存在。 (No project {code}.)")
+    site = project.current_site
+    check = (Check.objects.filter(site_revision=site).order_by("-created_at").first() if site else None)
+    reasons, stale = [], []
+    if check is None:
+        decision = "blocked"
+        reasons.append("尚未进行合规性检查，请先检查用地红线。 (No compliance check of the current site.)")
+    else:
+        decision = _DECISIONS[Status(check.verdict)]
+        reasons += [f"{f.rule.get('title_zh', f.rule_id)}：{f.message_zh}"
+                    for f in check.findings.exclude(status__in=[Status.PASS, Status.INFO])]
+        stale = is_stale(check)
+        if stale and decision == "allowed":
+            decision = "needs_review"
+        reasons += [f"检查结果已过时：{r}" for r in stale]
+    return GateDecision.objects.create(project_code=project.code, stage=stage, decision=decision,
+                                       reasons=reasons, check_result=check, stale=bool(stale),
+                                       caller=caller)
