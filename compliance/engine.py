@@ -163,7 +163,8 @@ def _must_not_intersect(rule: dict, site: Site, layer: Layer, version_id: int) -
     if not hits:
         measures.update(_nearest_measure(site, version_id, rule))
         distance = measures.get("nearest", {}).get("distance_m")
-        text = f"未占用{layer.title_zh}" + (f"；最近距离 {distance:.1f} 米。" if distance is not None else "。")
+        nearest_text = f"；最近距离 {distance:.1f} 米。" if distance is not None else "。"
+        text = f"未占用{layer.title_zh}{nearest_text}"
         return FindingData(rule, status, text, f"Does not occupy {layer.title_en}.", measures=measures)
     text = (f"占用{layer.title_zh} {_m2(area)}，占用地面积的 {share:.2%}，涉及 {len(hits)} 个图斑。")
     if status == Status.PASS:
