@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("maps.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
 ]

@@ -16,10 +16,10 @@ from compliance.models import Check, Finding, GateDecision, RuleSet, Status
 from compliance.rulesets import active_ruleset
 from layers import crs
 from layers.models import Layer, Project, SiteRevision
-from layers.services import geometry_hash
+from layers.services import add_site_revision, geometry_hash
 
-__all__ = ["run_check", "check_project", "rerun_check", "get_check", "project_checks", "gate",
-           "is_stale"]
+__all__ = ["submit_check", "run_check", "check_project", "rerun_check", "compare_checks", "get_check",
+           "project_checks", "gate", "is_stale"]
 
 CATEGORIES = [c.value for c in Project.Category]
 
@@ -29,6 +29,8 @@ def _geos(geom: shapely.Geometry | None) -> GEOSGeometry | None:
 
 
 def _as_multipolygon(geom: shapely.Geometry) -> shapely.MultiPolygon:
+    if geom.is_empty:
+        raise InvalidInput("用地红线为空。 (The site is empty.)")
     if geom.geom_type == "Polygon":
         return shapely.MultiPolygon([geom])
     if geom.geom_type != "MultiPolygon" or geom.is_empty or not geom.is_valid:
@@ -41,6 +43,44 @@ def result_hash(input_hash: str, ruleset_hash: str, versions: dict, findings: li
     payload = json.dumps({"input": input_hash, "ruleset": ruleset_hash, "versions": versions,
                           "findings": findings}, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def submit_check(data=None, *, filename: str | None = None, format: str | None = None,
+                 crs_name: str | None = None, zone: int | None = None, dxf_layer: str | None = None,
+                 repair: bool = False, project_code: str | None = None, category: str | None = None,
+                 created_by: str = "") -> Check:
+    """Parse a submitted site (any accepted format) and check it; the one entry for REST and OGC.
+
+    With a project code the site becomes the project's new revision (when it changed) and is
+    checked as such; with only a project code, the project's current site is checked.
+    """
+    from compliance.parsers import parse_site
+
+    project = None
+    if project_code:
+        project = Project.objects.filter(code=project_code.strip()).first()
+        if project is None:
+            raise NotFound(f"项目 {project_code} 不存在。 (No project {project_code}.)",
+                           field="project_code")
+        if data is None:
+            return check_project(project, created_by=created_by)
+    parsed = parse_site(data, format=format, crs=crs_name, zone=zone, dxf_layer=dxf_layer,
+                        repair=repair, filename=filename)
+    revision = _site_revision(project, parsed) if project else None
+    return run_check(parsed.geometry, category=category or (project.category if project else
+                                                              Project.Category.URBAN),
+                     project=project, site_revision=revision, input_format=parsed.source_format,
+                     source_crs=parsed.source_crs, repair=parsed.repair or "",
+                     warnings=parsed.warnings, created_by=created_by)
+
+
+def _site_revision(project: Project, parsed) -> SiteRevision:
+    current = project.current_site
+    if current is not None and current.geometry_hash == geometry_hash(parsed.geometry):
+        return current
+    return add_site_revision(project, parsed.geometry, source_format=parsed.source_format,
+                             source_crs=parsed.source_crs, note="submitted for a check")
 
 
 @transaction.atomic
@@ -110,6 +150,22 @@ def rerun_check(check: Check, *, created_by: str = "") -> Check:
                      project=check.project, site_revision=check.site_revision,
                      input_format=check.input_format, source_crs=check.source_crs, repair=check.repair,
                      warnings=check.warnings, rerun_of=check, created_by=created_by)
+
+
+def compare_checks(before: Check, after: Check) -> list[dict]:
+    """List the rules whose status or figures differ between two checks of the same site."""
+    old = {f.rule_id: f for f in before.findings.all()}
+    changes = []
+    for finding in after.findings.all():
+        previous = old.pop(finding.rule_id, None)
+        if previous is None:
+            changes.append({"rule_id": finding.rule_id, "before": None, "after": finding.status})
+        elif (previous.status, previous.measures, previous.features) != (
+                finding.status, finding.measures, finding.features):
+            changes.append({"rule_id": finding.rule_id, "before": previous.status, "after": finding.status,
+                            "before_message_zh": previous.message_zh, "after_message_zh": finding.message_zh})
+    changes += [{"rule_id": rule_id, "before": f.status, "after": None} for rule_id, f in old.items()]
+    return changes
 
 
 def get_check(check_id) -> Check:

@@ -295,7 +295,7 @@ def ellipsoidal_area_m2(geom: BaseGeometry) -> float:
 def area_units(square_metres: float) -> dict[str, float]:
     """Express an area in m², 亩 and 公顷, as officials read it."""
     return {
-        "m2": round(square_metres, 2),
+        "m2": round(square_metres, 4),  # 1 cm²: slivers are reported, not rounded away
         "mu": round(square_metres / SQUARE_METRES_PER_MU, 4),
         "hectare": round(square_metres / 10_000, 4),
     }

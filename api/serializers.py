@@ -1,0 +1,104 @@
+"""Request and response shapes of the REST API (documented in /api/openapi.json)."""
+
+import json
+
+from rest_framework import serializers
+
+from compliance.models import Check, Finding, GateDecision
+from layers.models import Project
+
+CATEGORIES = [c.value for c in Project.Category]
+
+
+class CheckRequestSerializer(serializers.Serializer):
+    """A site to check: GeoJSON or WKT in `site`, or an uploaded `file`."""
+
+    site = serializers.JSONField(required=False, help_text="GeoJSON geometry/Feature/FeatureCollection, "
+                                 "or a WKT/EWKT string")
+    file = serializers.FileField(required=False, help_text="GeoJSON, WKT, 界址坐标 TXT, zipped Shapefile, "
+                                 "KML or DXF")
+    format = serializers.ChoiceField(required=False, choices=["geojson", "wkt", "txt", "shapefile",
+                                                              "kml", "dxf"])
+    crs = serializers.CharField(required=False, help_text="e.g. EPSG:4490, EPSG:4527, CRS84, GCJ02, BD09")
+    zone = serializers.IntegerField(required=False, min_value=25, max_value=45,
+                                    help_text="3° Gauss–Krüger zone when the file does not say")
+    dxf_layer = serializers.CharField(required=False)
+    repair = serializers.BooleanField(required=False, default=False)
+    project_code = serializers.CharField(required=False, help_text="统一项目代码: store the site as the "
+                                         "project's new revision and check it")
+    category = serializers.ChoiceField(required=False, choices=CATEGORIES)
+
+    def validate(self, attrs):
+        if attrs.get("site") is None and attrs.get("file") is None and not attrs.get("project_code"):
+            raise serializers.ValidationError(
+                "请提供用地范围 site 或上传文件 file (或仅提供 project_code 检查已登记的用地)。"
+                " (Give a site, a file, or a project_code.)")
+        if attrs.get("site") is not None and attrs.get("file") is not None:
+            raise serializers.ValidationError("site 与 file 只能二选一。 (Give either site or file.)")
+        return attrs
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    title_zh = serializers.SerializerMethodField()
+    conflict = serializers.SerializerMethodField()
+    layer_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Finding
+        fields = ["rule_id", "title_zh", "kind", "layer", "layer_version", "status", "severity",
+                  "message_zh", "message_en", "measures", "features", "conflict", "rule"]
+
+    def get_title_zh(self, obj) -> str:
+        return obj.rule.get("title_zh", obj.rule_id)
+
+    def get_conflict(self, obj) -> dict | None:
+        return json.loads(obj.conflict_geom.geojson) if obj.conflict_geom else None
+
+    def get_layer_version(self, obj) -> int | None:
+        return obj.layer_version.number if obj.layer_version else None
+
+
+class CheckSerializer(serializers.ModelSerializer):
+    project_code = serializers.CharField(source="project.code", default=None)
+    site_revision = serializers.IntegerField(source="site_revision.number", default=None)
+    site = serializers.SerializerMethodField()
+    site_area = serializers.SerializerMethodField()
+    findings = FindingSerializer(many=True, read_only=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Check
+        fields = ["id", "verdict", "project_code", "site_revision", "category", "input_format",
+                  "source_crs", "site_area", "repair", "warnings", "ruleset_hash", "layer_versions",
+                  "result_hash", "duration_ms", "rerun_of", "created_at", "findings", "site", "links"]
+
+    def get_site(self, obj) -> dict:
+        return json.loads(obj.geom.geojson)
+
+    def get_site_area(self, obj) -> dict:
+        from layers.crs import area_units
+
+        return area_units(obj.site_area_m2)
+
+    def get_links(self, obj) -> dict:
+        request = self.context.get("request")
+        base = f"/api/checks/{obj.id}"
+        links = {"self": base, "rerun": f"{base}/rerun", "report_html": f"{base}/report",
+                 "report_pdf": f"{base}/report.pdf"}
+        return {k: request.build_absolute_uri(v) if request else v for k, v in links.items()}
+
+
+class CheckSummarySerializer(serializers.ModelSerializer):
+    site_revision = serializers.IntegerField(source="site_revision.number", default=None)
+
+    class Meta:
+        model = Check
+        fields = ["id", "verdict", "site_revision", "category", "result_hash", "created_at", "rerun_of"]
+
+
+class GateSerializer(serializers.ModelSerializer):
+    check_id = serializers.UUIDField(source="check_result_id", allow_null=True)
+
+    class Meta:
+        model = GateDecision
+        fields = ["project_code", "stage", "decision", "reasons", "check_id", "stale", "created_at"]

@@ -1,0 +1,15 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from api import views
+
+app_name = "api"
+urlpatterns = [
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:openapi"), name="docs"),
+    path("checks", views.CheckListView.as_view(), name="checks"),
+    path("checks/<str:check_id>", views.CheckDetailView.as_view(), name="check"),
+    path("checks/<str:check_id>/rerun", views.CheckRerunView.as_view(), name="check-rerun"),
+    path("projects/<str:code>/checks", views.ProjectChecksView.as_view(), name="project-checks"),
+    path("gate/<str:code>", views.GateView.as_view(), name="gate"),
+]
