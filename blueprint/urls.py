@@ -13,3 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
 ]
+
+handler404 = "blueprint.views.not_found"
+handler500 = "blueprint.views.server_error"

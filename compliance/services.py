@@ -8,6 +8,7 @@ import time
 
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from blueprint.errors import InvalidInput, NotFound
@@ -172,7 +173,7 @@ def get_check(check_id) -> Check:
     """Return a stored check, or raise NotFound."""
     try:
         return Check.objects.select_related("project", "ruleset").get(pk=check_id)
-    except (Check.DoesNotExist, ValueError) as exc:
+    except (Check.DoesNotExist, ValueError, ValidationError) as exc:  # a malformed id is just unknown
         raise NotFound(f"检查记录 {check_id} 不存在。 (No check {check_id}.)") from exc
 
 

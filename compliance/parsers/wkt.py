@@ -1,0 +1,35 @@
+"""Read WKT or PostGIS EWKT (`SRID=4527;POLYGON(...)`)."""
+
+from __future__ import annotations
+
+import re
+
+import shapely
+from shapely.errors import GEOSException
+
+from blueprint.errors import InvalidInput
+from compliance.parsers._common import Options, RawSite, decode_text, resolve_source
+
+__all__ = ["read"]
+
+_EWKT = re.compile(r"^\s*SRID\s*=\s*(\d+)\s*;\s*(.*)$", re.S | re.I)
+
+
+def read(data: bytes | str, options: Options) -> RawSite:
+    """Read (E)WKT; without an SRID or `crs` the coordinates are CGCS2000 longitude, latitude."""
+    text = decode_text(data).strip()
+    declared = None
+    match = _EWKT.match(text)
+    if match:
+        declared, text = f"EPSG:{match.group(1)}", match.group(2)
+    try:
+        geometry = shapely.from_wkt(text)
+    except GEOSException as exc:
+        raise InvalidInput(
+            f"WKT 无法解析：{exc}。示例：POLYGON((116.5 35.3, 116.6 35.3, 116.6 35.4, 116.5 35.3))，"
+            "经度在前；投影坐标请写 SRID=4527;POLYGON(...)。"
+            f" (The WKT does not parse: {exc}. Example: POLYGON((116.5 35.3, 116.6 35.3, 116.6 35.4,"
+            " 116.5 35.3)), longitude first; for projected coordinates write SRID=4527;POLYGON(...).)"
+        ) from exc
+    source = resolve_source(options.crs, options.zone, declared, [geometry], default="EPSG:4490")
+    return RawSite([geometry], source)

@@ -1,0 +1,113 @@
+"""The REST face: submit, read, re-run, history, gate, OpenAPI; errors as problem+json."""
+
+import json
+
+import pytest
+import shapely
+
+from layers.models import Project
+from tests.compliance import oracle
+from tests.layers.helpers import geod_area, square
+
+pytestmark = pytest.mark.django_db
+
+
+def post_json(client, path, body):
+    return client.post(path, json.dumps(body), content_type="application/json")
+
+
+def assert_problem(response, status, *words):
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    for word in words:
+        assert word in json.dumps(body, ensure_ascii=False)
+    return body
+
+
+def test_submit_geojson_and_read_back(client, small_data):
+    site, _ = oracle.isolated_edge_site(small_data, "basic_farmland", 2e-6, 2e-4)
+    response = post_json(client, "/api/checks", {"site": shapely.geometry.mapping(site)})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["verdict"] == "fail" and response["Location"].endswith(body["id"])
+    assert body["site_area"]["m2"] == pytest.approx(geod_area(site), rel=1e-6)
+    farmland = next(f for f in body["findings"] if f["rule_id"] == "basic_farmland")
+    geoms, _ = oracle.layer_features(small_data, "basic_farmland")
+    assert farmland["measures"]["overlap"]["m2"] == pytest.approx(oracle.overlap_m2(site, geoms), rel=1e-4)
+    assert farmland["conflict"]["type"] == "MultiPolygon"
+    again = client.get(f"/api/checks/{body['id']}").json()
+    assert again["result_hash"] == body["result_hash"] and again["findings"] == body["findings"]
+
+
+def test_submit_wkt_with_gauss_kruger_crs(client):
+    from layers.crs import from_cgcs2000
+
+    site = square(116.58, 35.40, 150)
+    response = post_json(client, "/api/checks", {"site": from_cgcs2000(site, 4527).wkt, "crs": "EPSG:4527"})
+    assert response.status_code == 201, response.content
+    assert response.json()["site_area"]["m2"] == pytest.approx(geod_area(site), rel=1e-6)
+    assert response.json()["source_crs"] == "EPSG:4527"
+
+
+def test_project_submission_rerun_history_and_gate(client):
+    project = Project.objects.order_by("code").first()
+    site = shapely.from_wkb(bytes(project.current_site.geom.wkb))
+    moved = shapely.affinity.translate(site, 0.0005, 0)
+    created = post_json(client, "/api/checks", {"site": shapely.geometry.mapping(moved),
+                                                "project_code": project.code})
+    assert created.status_code == 201, created.content
+    check = created.json()
+    assert check["project_code"] == project.code and check["site_revision"] == 2
+    rerun = client.post(f"/api/checks/{check['id']}/rerun")
+    assert rerun.status_code == 201 and rerun.json()["rerun_of"] == check["id"]
+    assert rerun.json()["changes"] == []  # nothing changed since
+    history = client.get(f"/api/projects/{project.code}/checks").json()
+    assert history["current_site_revision"] == 2
+    assert history["latest_check_for_current_site"] == rerun.json()["id"]
+    assert [c["id"] for c in history["checks"]][:2] == [rerun.json()["id"], check["id"]]
+    decision = client.get(f"/api/gate/{project.code}?stage=1").json()
+    assert decision["check_id"] == rerun.json()["id"] and decision["stale"] is False
+    expected = {"pass": "allowed", "warn": "allowed", "fail": "blocked"}.get(check["verdict"], "needs_review")
+    assert decision["decision"] == expected
+
+
+@pytest.mark.parametrize("body,words", [
+    ({}, ["site"]),
+    ({"site": {"type": "Point", "coordinates": [116.5, 35.4]}}, ["面"]),
+    ({"site": {"type": "Polygon", "coordinates": [[[116.5, 35.4], [116.51, 35.41], [116.51, 35.4],
+                                                   [116.5, 35.41], [116.5, 35.4]]]}}, ["Self-intersection"]),
+    ({"site": "POLYGON((35.4 116.5, 35.41 116.5, 35.41 116.51, 35.4 116.5))"}, ["swapped"]),
+    ({"site": shapely.geometry.mapping(square(116.5, 35.4, 100)), "crs": "EPSG:99999"}, ["EPSG:4490"]),
+    ({"site": shapely.geometry.mapping(square(116.5, 35.4, 100)), "category": "castle"}, ["category"]),
+])
+def test_bad_input_answers_problem_json(client, body, words):
+    assert_problem(post_json(client, "/api/checks", body), 400, *words)
+
+
+def test_unknown_check_project_and_gate_are_404(client):
+    assert_problem(client.get("/api/checks/00000000-0000-0000-0000-000000000000"), 404)
+    assert_problem(client.get("/api/checks/not-a-uuid"), 404)
+    assert_problem(client.get("/api/projects/2024-370811-48-01-999999/checks"), 404)
+    assert_problem(client.get("/api/gate/2024-370811-48-01-999999"), 404)
+
+
+def test_repair_true_repairs_and_reports(client):
+    bowtie = {"type": "Polygon", "coordinates": [[[116.5, 35.4], [116.51, 35.41], [116.51, 35.4],
+                                                  [116.5, 35.41], [116.5, 35.4]]]}
+    response = post_json(client, "/api/checks", {"site": bowtie, "repair": True})
+    assert response.status_code == 201, response.content
+    assert "Self-intersection" in response.json()["repair"]
+
+
+def test_openapi_document(client):
+    doc = client.get("/api/openapi.json")
+    assert doc.status_code == 200
+    spec = json.loads(doc.content)
+    assert spec["openapi"].startswith("3.")
+    assert {"/api/checks", "/api/checks/{check_id}", "/api/gate/{code}"} <= set(spec["paths"])
+
+
+def test_unknown_api_path_is_problem_json(client):
+    assert_problem(client.get("/api/no-such-thing"), 404)
