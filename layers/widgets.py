@@ -11,5 +11,6 @@ class LocalMapWidget(OpenLayersWidget):
     template_name = "layers/map_widget.html"
 
     class Media:
+        extend = False  # Django's own Media lists the CDN copies; replace, don't add
         css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
         js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
