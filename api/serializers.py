@@ -4,7 +4,7 @@ import json
 
 from rest_framework import serializers
 
-from compliance.models import Check, Finding, GateDecision
+from compliance.models import Check, Finding, GateDecision, Job
 from layers.models import Project
 
 CATEGORIES = [c.value for c in Project.Category]
@@ -102,3 +102,19 @@ class GateSerializer(serializers.ModelSerializer):
     class Meta:
         model = GateDecision
         fields = ["project_code", "stage", "decision", "reasons", "check_id", "stale", "created_at"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    check_id = serializers.UUIDField(source="check_result_id", allow_null=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = ["id", "state", "check_id", "error", "created_at", "started_at", "finished_at", "links"]
+
+    def get_links(self, obj) -> dict:
+        request = self.context.get("request")
+        links = {"self": f"/api/jobs/{obj.id}"}
+        if obj.check_result_id:
+            links["check"] = f"/api/checks/{obj.check_result_id}"
+        return {k: request.build_absolute_uri(v) if request else v for k, v in links.items()}

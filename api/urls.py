@@ -9,6 +9,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:openapi"), name="docs"),
     path("checks", views.CheckListView.as_view(), name="checks"),
     path("checks/<str:check_id>", views.CheckDetailView.as_view(), name="check"),
+    path("jobs/<str:job_id>", views.JobDetailView.as_view(), name="job"),
     path("checks/<str:check_id>/rerun", views.CheckRerunView.as_view(), name="check-rerun"),
     path("projects/<str:code>/checks", views.ProjectChecksView.as_view(), name="project-checks"),
     path("gate/<str:code>", views.GateView.as_view(), name="gate"),

@@ -12,7 +12,9 @@ from api.serializers import (
     CheckSerializer,
     CheckSummarySerializer,
     GateSerializer,
+    JobSerializer,
 )
+from compliance.models import Job
 from compliance import services
 
 
@@ -32,13 +34,24 @@ class CheckListView(APIView):
         args = form.validated_data
         upload = args.get("file")
         data = upload.read() if upload else args.get("site")
-        check = services.submit_check(
+        wants_async = "respond-async" in request.headers.get("Prefer", "")
+        result = services.submit_check(
             data, filename=upload.name if upload else None, format=args.get("format"),
             crs_name=args.get("crs"), zone=args.get("zone"), dxf_layer=args.get("dxf_layer"),
             repair=args.get("repair", False), project_code=args.get("project_code"),
-            category=args.get("category"), created_by=_user(request))
-        body = CheckSerializer(check, context={"request": request}).data
+            category=args.get("category"), background=True if wants_async else None,
+            created_by=_user(request))
+        if isinstance(result, Job):
+            body = JobSerializer(result, context={"request": request}).data
+            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["links"]["self"]})
+        body = CheckSerializer(result, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["links"]["self"]})
+
+
+class JobDetailView(APIView):
+    @extend_schema(responses=JobSerializer, summary="后台检查任务状态 Status of a background check")
+    def get(self, request, job_id):
+        return Response(JobSerializer(services.get_job(job_id), context={"request": request}).data)
 
 
 class CheckDetailView(APIView):
@@ -83,4 +96,4 @@ class GateView(APIView):
         return Response(GateSerializer(decision).data)
 
 
-__all__ = ["CheckListView", "CheckDetailView", "CheckRerunView", "ProjectChecksView", "GateView"]
+__all__ = ["CheckListView", "JobDetailView", "CheckDetailView", "CheckRerunView", "ProjectChecksView", "GateView"]

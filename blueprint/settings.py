@@ -147,6 +147,8 @@ BLUEPRINT = {
     "SITE_MAX_BYTES": env.int("SITE_MAX_BYTES", default=20 * 1024 * 1024),
     "SITE_MAX_VERTICES": env.int("SITE_MAX_VERTICES", default=200_000),
     "SITE_MAX_AREA_KM2": env.float("SITE_MAX_AREA_KM2", default=100.0),
+    # Sites larger than this are checked by the background worker (202 + a job URL).
+    "SITE_ASYNC_AREA_KM2": env.float("SITE_ASYNC_AREA_KM2", default=10.0),
     # Extra checks for unified project codes (dotted paths to callables taking the code).
     "PROJECT_CODE_CHECKS": env.list("PROJECT_CODE_CHECKS", default=[]),
 }

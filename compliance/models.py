@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from layers.models import LayerVersion, Project, SiteRevision
 
-__all__ = ["RuleSet", "Status", "Check", "Finding", "GateDecision"]
+__all__ = ["RuleSet", "Status", "Check", "Finding", "GateDecision", "Job"]
 
 
 class RuleSet(models.Model):
@@ -125,3 +125,28 @@ class GateDecision(models.Model):
         verbose_name = _("gate decision")
         verbose_name_plural = _("gate decisions")
         ordering = ["-created_at"]
+
+
+class Job(models.Model):
+    """A check queued for the background worker (huge sites, or `Prefer: respond-async`)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
+    payload = models.JSONField(_("payload"))
+    check_result = models.ForeignKey(Check, null=True, blank=True, on_delete=models.PROTECT)
+    error = models.JSONField(_("error"), null=True, blank=True)
+    created_by = models.CharField(_("created by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        indexes = [models.Index(fields=["state", "created_at"], name="job_queue")]

@@ -7,20 +7,21 @@ import json
 import time
 
 import shapely
+from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from blueprint.errors import InvalidInput, NotFound
 from compliance import engine
-from compliance.models import Check, Finding, GateDecision, RuleSet, Status
+from compliance.models import Check, Finding, GateDecision, Job, RuleSet, Status
 from compliance.rulesets import active_ruleset
 from layers import crs
 from layers.models import Layer, Project, SiteRevision
 from layers.services import add_site_revision, geometry_hash
 
 __all__ = ["submit_check", "run_check", "check_project", "rerun_check", "compare_checks", "get_check",
-           "project_checks", "gate", "is_stale"]
+           "get_job", "project_checks", "gate", "is_stale"]
 
 CATEGORIES = [c.value for c in Project.Category]
 
@@ -50,30 +51,52 @@ def result_hash(input_hash: str, ruleset_hash: str, versions: dict, findings: li
 def submit_check(data=None, *, filename: str | None = None, format: str | None = None,
                  crs_name: str | None = None, zone: int | None = None, dxf_layer: str | None = None,
                  repair: bool = False, project_code: str | None = None, category: str | None = None,
-                 created_by: str = "") -> Check:
+                 background: bool | None = None, created_by: str = "") -> Check | Job:
     """Parse a submitted site (any accepted format) and check it; the one entry for REST and OGC.
 
     With a project code the site becomes the project's new revision (when it changed) and is
-    checked as such; with only a project code, the project's current site is checked.
+    checked as such; with only a project code, the project's current site is checked. Huge
+    sites (or `background=True`) are queued and answered with the job instead of the check.
     """
+    from compliance.jobs import enqueue_check
     from compliance.parsers import parse_site
 
-    project = None
-    if project_code:
-        project = Project.objects.filter(code=project_code.strip()).first()
-        if project is None:
-            raise NotFound(f"项目 {project_code} 不存在。 (No project {project_code}.)",
-                           field="project_code")
-        if data is None:
-            return check_project(project, created_by=created_by)
-    parsed = parse_site(data, format=format, crs=crs_name, zone=zone, dxf_layer=dxf_layer,
-                        repair=repair, filename=filename)
-    revision = _site_revision(project, parsed) if project else None
-    return run_check(parsed.geometry, category=category or (project.category if project else
-                                                              Project.Category.URBAN),
-                     project=project, site_revision=revision, input_format=parsed.source_format,
-                     source_crs=parsed.source_crs, repair=parsed.repair or "",
-                     warnings=parsed.warnings, created_by=created_by)
+    project = _project(project_code) if project_code else None
+    if project is not None and data is None:
+        site = project.current_site
+        if site is None:
+            raise InvalidInput(f"项目 {project.code} 尚未提交用地红线，无法检查。"
+                               f" (Project {project.code} has no site yet.)")
+        geom, revision = shapely.from_wkb(bytes(site.geom.wkb)), site
+        origin = {"input_format": site.source_format or "stored", "source_crs": site.source_crs}
+    else:
+        parsed = parse_site(data, format=format, crs=crs_name, zone=zone, dxf_layer=dxf_layer,
+                            repair=repair, filename=filename)
+        geom = parsed.geometry
+        revision = _site_revision(project, parsed) if project else None
+        origin = {"input_format": parsed.source_format, "source_crs": parsed.source_crs,
+                  "repair": parsed.repair or "", "warnings": parsed.warnings}
+    args = {"category": category or (project.category if project else Project.Category.URBAN),
+            "project": project, "site_revision": revision, **origin}
+    if background is None:
+        background = crs.ellipsoidal_area_m2(geom) > settings.BLUEPRINT["SITE_ASYNC_AREA_KM2"] * 1e6
+    if background:
+        _check_category(args["category"])  # a clear error now rather than in the worker
+        return enqueue_check(geom, created_by=created_by, **args)
+    return run_check(geom, created_by=created_by, **args)
+
+
+def _check_category(category: str) -> None:
+    if category not in CATEGORIES:
+        raise InvalidInput(f"未知的工程类别 “{category}”，应为 {', '.join(CATEGORIES)} 之一。"
+                           f" (Unknown project category '{category}'.)", field="category")
+
+
+def _project(code: str) -> Project:
+    project = Project.objects.filter(code=code.strip()).first()
+    if project is None:
+        raise NotFound(f"项目 {code} 不存在。 (No project {code}.)", field="project_code")
+    return project
 
 
 def _site_revision(project: Project, parsed) -> SiteRevision:
@@ -91,9 +114,7 @@ def run_check(geom_cgcs2000: shapely.Geometry, *, category: str = Project.Catego
               warnings: list[str] | None = None, ruleset: RuleSet | None = None,
               rerun_of: Check | None = None, created_by: str = "") -> Check:
     """Check a site (EPSG:4490) against every applicable rule and store the immutable result."""
-    if category not in CATEGORIES:
-        raise InvalidInput(f"未知的工程类别 “{category}”，应为 {', '.join(CATEGORIES)} 之一。"
-                           f" (Unknown project category '{category}'.)", field="category")
+    _check_category(category)
     started = time.perf_counter()
     geom = _as_multipolygon(geom_cgcs2000)
     site = engine.Site(geom, crs.ellipsoidal_area_m2(geom), category)
@@ -135,14 +156,8 @@ def _versions_used(findings: list[engine.FindingData]) -> dict:
 
 
 def check_project(project: Project, *, created_by: str = "") -> Check:
-    """Check a project's current site revision."""
-    site = project.current_site
-    if site is None:
-        raise InvalidInput(f"项目 {project.code} 尚未提交用地红线，无法检查。"
-                           f" (Project {project.code} has no site yet.)")
-    return run_check(shapely.from_wkb(bytes(site.geom.wkb)), category=project.category,
-                     project=project, site_revision=site, input_format=site.source_format or "stored",
-                     source_crs=site.source_crs or "EPSG:4490", created_by=created_by)
+    """Check a project's current site revision (in the request, whatever its size)."""
+    return submit_check(project_code=project.code, background=False, created_by=created_by)
 
 
 def rerun_check(check: Check, *, created_by: str = "") -> Check:
@@ -175,6 +190,14 @@ def get_check(check_id) -> Check:
         return Check.objects.select_related("project", "ruleset").get(pk=check_id)
     except (Check.DoesNotExist, ValueError, ValidationError) as exc:  # a malformed id is just unknown
         raise NotFound(f"检查记录 {check_id} 不存在。 (No check {check_id}.)") from exc
+
+
+def get_job(job_id) -> Job:
+    """Return a background job, or raise NotFound."""
+    try:
+        return Job.objects.get(pk=job_id)
+    except (Job.DoesNotExist, ValueError, ValidationError) as exc:
+        raise NotFound(f"后台任务 {job_id} 不存在。 (No job {job_id}.)") from exc
 
 
 def project_checks(code: str):

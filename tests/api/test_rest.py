@@ -111,3 +111,30 @@ def test_openapi_document(client):
 
 def test_unknown_api_path_is_problem_json(client):
     assert_problem(client.get("/api/no-such-thing"), 404)
+
+
+def test_huge_site_runs_in_the_background(client, settings):
+    from compliance.jobs import run_next
+
+    settings.BLUEPRINT = {**settings.BLUEPRINT, "SITE_ASYNC_AREA_KM2": 0.01}
+    site = square(116.58, 35.40, 150)  # 2.25 ha > 0.01 km²
+    queued = post_json(client, "/api/checks", {"site": shapely.geometry.mapping(site)})
+    assert queued.status_code == 202 and queued.json()["state"] == "queued"
+    status_url = queued["Location"]
+    assert client.get(status_url).json()["state"] == "queued"
+    assert run_next().state == "done"
+    done = client.get(status_url).json()
+    assert done["state"] == "done" and done["check_id"]
+    check = client.get(f"/api/checks/{done['check_id']}").json()
+    assert check["site_area"]["m2"] == pytest.approx(geod_area(site), rel=1e-6)
+
+
+def test_prefer_respond_async(client):
+    from compliance.jobs import run_next
+
+    site = shapely.geometry.mapping(square(116.58, 35.40, 100))
+    queued = client.post("/api/checks", json.dumps({"site": site}), content_type="application/json",
+                         HTTP_PREFER="respond-async")
+    assert queued.status_code == 202
+    assert run_next().check_result is not None
+    assert_problem(client.get("/api/jobs/not-a-job"), 404)
