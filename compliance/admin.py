@@ -40,7 +40,8 @@ class RuleSetAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         saved = save_ruleset(form.cleaned_data["source_yaml"], created_by=request.user.get_username())
         obj.pk = saved.pk
-        messages.info(request, f"已保存并启用规则集 {saved.name} {saved.version}（{saved.content_hash[:12]}）。")
+        messages.info(request, f"已保存并启用规则集 {saved.name} {saved.version}"
+                               f"（{saved.content_hash[:12]}）。")
 
     def response_change(self, request, obj):
         return self.response_add(request, obj)

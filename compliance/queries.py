@@ -1,7 +1,8 @@
 """The PostGIS side of a check: what a site meets in one layer version.
 
-Overlays run on the subdivided copy (few vertices per piece, a GiST scan on (version, geom));
-areas are measured afterwards, on the ellipsoid, by layers.crs.
+Overlays run on layers_overlay_piece: heavy features cut into pieces of few vertices, light ones
+whole, each version in its own partition with its own GiST index. Areas are measured
+afterwards, on the ellipsoid, by layers.crs.
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ _OVERLAPS = f"""
 WITH site AS (SELECT {_SITE} AS g),
 pieces AS (
   SELECT p.feature_id, ST_Intersection(p.geom, site.g) AS g
-  FROM layers_featurepart p, site
+  FROM layers_overlay_piece p, site
   WHERE p.version_id = %(version)s AND p.geom && site.g AND ST_Intersects(p.geom, site.g)
 )
 SELECT f.fid, f.properties, f.area_m2,
        ST_AsBinary(ST_CollectionExtract(ST_Union(pieces.g), 3))
-FROM pieces JOIN layers_feature f ON f.id = pieces.feature_id
-GROUP BY f.id ORDER BY f.fid
+FROM pieces JOIN layers_feature f ON f.version_id = %(version)s AND f.id = pieces.feature_id
+GROUP BY f.id, f.fid, f.properties, f.area_m2 ORDER BY f.fid
 """
 
 
@@ -60,12 +61,12 @@ def overlaps(site: shapely.Geometry, version_id: int) -> list[Hit]:
 _NEAREST = f"""
 WITH site AS (SELECT {_SITE} AS g),
 candidates AS (
-  SELECT p.feature_id, p.geom FROM layers_featurepart p, site
+  SELECT p.feature_id, p.geom FROM layers_overlay_piece p, site
   WHERE p.version_id = %(version)s ORDER BY p.geom <-> site.g LIMIT 16
 )
 SELECT f.fid, f.properties, f.area_m2, min(ST_Distance(c.geom::geography, site.g::geography))
-FROM candidates c JOIN layers_feature f ON f.id = c.feature_id, site
-GROUP BY f.id ORDER BY 4 LIMIT 1
+FROM candidates c JOIN layers_feature f ON f.version_id = %(version)s AND f.id = c.feature_id, site
+GROUP BY f.id, f.fid, f.properties, f.area_m2 ORDER BY 4 LIMIT 1
 """
 
 
@@ -85,15 +86,15 @@ WITH site AS (SELECT {_SITE} AS g),
 near AS (
   SELECT p.feature_id, ST_Distance(p.geom::geography, site.g::geography) AS d,
          ST_Intersection(site.g, ST_SetSRID(ST_Buffer(p.geom::geography, %(distance)s)::geometry, 4490)) AS g
-  FROM layers_featurepart p, site
+  FROM layers_overlay_piece p, site
   WHERE p.version_id = %(version)s
     AND p.geom && ST_Expand(site.g, %(distance)s / 60000.0)
     AND ST_DWithin(p.geom::geography, site.g::geography, %(distance)s)
 )
 SELECT f.fid, f.properties, f.area_m2, min(near.d),
        ST_AsBinary(ST_CollectionExtract(ST_Union(near.g), 3))
-FROM near JOIN layers_feature f ON f.id = near.feature_id
-GROUP BY f.id ORDER BY 4
+FROM near JOIN layers_feature f ON f.version_id = %(version)s AND f.id = near.feature_id
+GROUP BY f.id, f.fid, f.properties, f.area_m2 ORDER BY 4
 """
 
 

@@ -1,27 +1,100 @@
-"""Map a source file's attributes onto a layer's schema, checking their types."""
+"""Map a source file's attributes onto a layer's schema, checking and converting whole columns.
+
+Conversion is vectorised with pyarrow; only when a column fails does a per-value pass run, to
+name the feature and the value that broke it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from blueprint.errors import InvalidInput
 
-__all__ = ["AttributeMapper"]
+__all__ = ["AttributeMapper", "SQL_TYPES"]
+
+SQL_TYPES = {"string": "text", "number": "double precision", "integer": "bigint", "date": "date"}
+_ARROW_TYPES = {"string": pa.string(), "number": pa.float64(), "integer": pa.int64(), "date": pa.date32()}
+_TYPE_NAMES = {"string": "文本 text", "number": "数值 number", "integer": "整数 integer",
+               "date": "日期 date (YYYY-MM-DD)"}
 
 
-def _to_string(value):
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a patch number stored as 12.0 by a Shapefile is "12"
-    return str(value)
+def _inferred(dtype: str) -> str:
+    """The schema type of a source column, for layers registered without a schema."""
+    if dtype.startswith("float"):
+        return "number"
+    if dtype.startswith(("int", "uint")):
+        return "integer"
+    if dtype.startswith("datetime"):
+        return "date"
+    return "string"
+
+
+class AttributeMapper:
+    """Match source fields to schema fields by name (case-insensitive) and convert columns."""
+
+    def __init__(self, schema: dict[str, str], source_fields: list[str], source_dtypes: list[str]) -> None:
+        unknown = {name: kind for name, kind in schema.items() if kind not in SQL_TYPES}
+        if unknown:
+            raise InvalidInput(f"图层属性定义中有未知类型 {unknown}。 (Unknown field types {unknown}.)")
+        if not schema:  # a layer without a schema keeps every attribute, typed as it comes
+            schema = {name: _inferred(str(dtype)) for name, dtype in zip(source_fields, source_dtypes,
+                                                                          strict=True)}
+        by_lower = {name.lower(): name for name in source_fields}
+        sources = {name: by_lower.get(name.lower()) for name in schema}
+        self.missing = sorted(name for name, source in sources.items() if source is None)
+        self.fields = {name: source for name, source in sources.items() if source is not None}
+        self.kinds = {name: schema[name] for name in self.fields}
+        self.dropped = sorted(set(source_fields) - set(self.fields.values()))
+
+    def columns(self, fids: list, batch: dict[str, pa.Array]) -> list[pa.Array]:
+        """Return the converted columns, in the order of `self.fields`."""
+        return [self._convert(name, batch[source], fids) for name, source in self.fields.items()]
+
+    def _convert(self, name: str, column: pa.Array, fids: list) -> pa.Array:
+        kind = self.kinds[name]
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+        try:
+            if kind == "string" and pa.types.is_floating(column.type):
+                return _integral_floats_as_text(column)
+            converted = pc.cast(column, _ARROW_TYPES[kind])
+            if kind != "number" or not pc.any(pc.invert(pc.is_finite(converted))).as_py():
+                return converted
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass  # find the value that broke it, below
+        self._find_culprit(name, column.to_pylist(), fids)
+        raise InvalidInput(f"字段 {name} 无法转换为{_TYPE_NAMES[kind]}。"
+                           f" (Field {name} cannot be read as {kind}.)", field=name)
+
+    def _find_culprit(self, name: str, values: list, fids: list) -> None:
+        convert = _CONVERTERS[self.kinds[name]]
+        for fid, value in zip(fids, values, strict=True):
+            if value is None:
+                continue
+            try:
+                convert(value)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise InvalidInput(
+                    f"要素 {fid} 的字段 {name} 值为 “{str(value)[:40]}”，"
+                    f"应为{_TYPE_NAMES[self.kinds[name]]}。请修正后重新导入。"
+                    f" (Feature {fid}: field {name} holds '{str(value)[:40]}', expected {self.kinds[name]}.)",
+                    fid=fid, field=name,
+                ) from exc
+
+
+def _integral_floats_as_text(column: pa.Array) -> pa.Array:
+    # A Shapefile stores a patch number like 12 as 12.0: keep it "12", not "12.0".
+    integral = pc.all(pc.equal(pc.floor(column), column)).as_py() is not False
+    return pc.cast(pc.cast(column, pa.int64()) if integral else column, pa.string())
 
 
 def _to_number(value):
-    if isinstance(value, bool):
-        raise ValueError(value)
     number = float(value)
-    if not math.isfinite(number):
+    if isinstance(value, bool) or not math.isfinite(number):
         raise ValueError(value)
     return number
 
@@ -35,59 +108,8 @@ def _to_integer(value):
 
 def _to_date(value):
     if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()[:10]
-    return dt.date.fromisoformat(str(value)[:10]).isoformat()
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
 
 
-_CONVERTERS = {"string": _to_string, "number": _to_number, "integer": _to_integer, "date": _to_date}
-_TYPE_NAMES = {"string": "文本 text", "number": "数值 number", "integer": "整数 integer",
-               "date": "日期 date (YYYY-MM-DD)"}
-
-
-class AttributeMapper:
-    """Match source fields to schema fields by name (case-insensitive) and convert values."""
-
-    def __init__(self, schema: dict[str, str], source_fields: list[str]) -> None:
-        unknown = {name: kind for name, kind in schema.items() if kind not in _CONVERTERS}
-        if unknown:
-            raise InvalidInput(f"图层属性定义中有未知类型 {unknown}。 (Unknown field types {unknown}.)")
-        by_lower = {name.lower(): name for name in source_fields}
-        self.schema = schema
-        self.sources = {name: by_lower.get(name.lower()) for name in schema}
-        matched = {source for source in self.sources.values() if source}
-        self.missing = sorted(name for name, source in self.sources.items() if source is None)
-        # A layer without a schema keeps every attribute as it comes.
-        self.dropped = sorted(set(source_fields) - matched) if schema else []
-        self.keep_all = not schema
-
-    def rows(self, fids: list, columns: dict[str, list]) -> list[str]:
-        """Return one JSON object per feature, with converted values."""
-        if self.keep_all:
-            converted = columns
-        else:
-            converted = {name: self._column(name, columns[source], fids)
-                         for name, source in self.sources.items() if source is not None}
-        names = list(converted)
-        if not names:
-            return ["{}"] * len(fids)
-        return [json.dumps(dict(zip(names, values, strict=True)), ensure_ascii=False, default=str)
-                for values in zip(*converted.values(), strict=True)]
-
-    def _column(self, name: str, values: list, fids: list) -> list:
-        kind = self.schema[name]
-        convert = _CONVERTERS[kind]
-        out = []
-        for fid, value in zip(fids, values, strict=True):
-            if value is None or value == "":
-                out.append(None)
-                continue
-            try:
-                out.append(convert(value))
-            except (ValueError, TypeError, OverflowError) as exc:
-                raise InvalidInput(
-                    f"要素 {fid} 的字段 {name} 值为 “{str(value)[:40]}”，"
-                    f"应为{_TYPE_NAMES[kind]}。请修正后重新导入。"
-                    f" (Feature {fid}: field {name} holds '{str(value)[:40]}', expected {kind}.)",
-                    fid=fid, field=name,
-                ) from exc
-        return out
+_CONVERTERS = {"string": str, "number": _to_number, "integer": _to_integer, "date": _to_date}

@@ -1,22 +1,26 @@
 """Import a vector file into a new, immutable layer version, all or nothing.
 
-The file is read in batches (memory stays bounded), converted to CGCS2000 and COPY'd into a
-staging table; PostGIS then validates, repairs, measures and subdivides in bulk. Everything
-happens in one transaction, so a failed or killed import leaves the previous version active
-and no row of the new one visible.
+The file is read in Arrow batches (memory stays bounded), converted to CGCS2000 and COPY'd
+into a staging table; PostGIS then validates, repairs, measures and subdivides in bulk into a
+new partition of the feature tables, indexed once and attached. Everything happens in one
+transaction, so a failed or killed import leaves the previous version active and no row of the
+new one visible.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from io import StringIO
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyogrio
 import shapely
 from django.conf import settings
@@ -25,7 +29,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from blueprint.errors import InvalidInput, NotFound
 from layers import crs
-from layers.attributes import AttributeMapper
+from layers.attributes import SQL_TYPES, AttributeMapper
 from layers.models import District, Layer, LayerVersion
 from layers.services import DISTRICT_LAYER, on_version_activated
 
@@ -88,7 +92,7 @@ def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
                              source_crs=existing.source_crs)
     source = _source_crs(info, path)
     _check_geometry_type(info["geometry_type"], layer, path)
-    mapper = AttributeMapper(layer.fields, list(info["fields"]))
+    mapper = AttributeMapper(layer.fields, list(info["fields"]), [str(d) for d in info["dtypes"]])
     started = time.monotonic()
     with transaction.atomic():
         # Lock the layer so that two imports of it cannot race for the next version number.
@@ -96,8 +100,9 @@ def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
         version = LayerVersion.objects.create(
             layer=layer, number=_next_number(layer), content_hash=digest,
             source_name=path.name, source_crs=source.label, imported_by=imported_by)
-        staged = _stage(path, source, layer, mapper, info["features"], on_progress)
-        summary = _finish(layer, version, staged)
+        with connection.cursor() as cursor:
+            rejected = _stage(cursor, path, source, layer, mapper, info["features"], on_progress)
+            summary = _finish(cursor, layer, version, mapper, rejected)
         _set_coverage(version, coverage)
     summary.dropped_fields, summary.missing_fields = mapper.dropped, mapper.missing
     summary.seconds = round(time.monotonic() - started, 2)
@@ -171,13 +176,8 @@ def _next_number(layer: Layer) -> int:
     return (last or 0) + 1
 
 
-@dataclass
-class _Staged:
-    rejected: list[dict]
-
-
-def _batches(path: Path, batch_size: int) -> Iterator[tuple[list, list, dict]]:
-    """Yield (fids, geometries, columns) per batch of the file."""
+def _batches(path: Path, batch_size: int) -> Iterator[tuple[list, np.ndarray, dict]]:
+    """Yield (fids, geometries, arrow columns) per batch of the file."""
     try:
         with pyogrio.open_arrow(path, batch_size=batch_size, return_fids=True,
                                 use_pyarrow=True) as (meta, reader):
@@ -187,97 +187,121 @@ def _batches(path: Path, batch_size: int) -> Iterator[tuple[list, list, dict]]:
                 geometry_column = meta["geometry_name"] or next(
                     name for name in batch.schema.names
                     if name != fid_column and name not in set(meta["fields"]))
-                columns = {name: batch.column(name).to_pylist() for name in batch.schema.names}
-                fids = columns.pop(fid_column)
-                geoms = shapely.force_2d(shapely.from_wkb(columns.pop(geometry_column),
-                                                          on_invalid="warn"))
+                columns = {name: batch.column(name) for name in batch.schema.names}
+                fids = columns.pop(fid_column).to_pylist()
+                geoms = shapely.force_2d(shapely.from_wkb(columns.pop(geometry_column).to_numpy(
+                    zero_copy_only=False), on_invalid="warn"))
                 yield fids, geoms, columns
     except (DataSourceError, DataLayerError, OSError) as exc:
         raise InvalidInput(f"读取 {path.name} 时出错：文件可能已损坏。 (Reading {path.name} failed:"
                            f" the file may be corrupt: {str(exc)[:200]})") from exc
 
 
-def _stage(path, source, layer, mapper, total, on_progress) -> _Staged:
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE import_staging (fid bigint, props jsonb, geom geometry)"
-                       " ON COMMIT DROP")
-        rejected: list[dict] = []
-        done = 0
-        for fids, geoms, columns in _batches(path, settings.BLUEPRINT["IMPORT_BATCH_SIZE"]):
-            keep = _triage(fids, geoms, layer, path, rejected)
-            geoms = crs.to_cgcs2000(geoms[keep], source)
-            fids = [fid for fid, k in zip(fids, keep, strict=True) if k]
-            props = mapper.rows(fids, {k: [v for v, ok in zip(vals, keep, strict=True) if ok]
-                                       for k, vals in columns.items()})
-            _copy(cursor, fids, props, geoms)
-            done += len(keep)
-            if on_progress:
-                on_progress(done, total)
-    return _Staged(rejected=rejected)
+def _stage(cursor, path, source, layer, mapper, total, on_progress) -> list[dict]:
+    """COPY the file into a temporary staging table, batch by batch; return rejected features."""
+    columns = ", ".join(f"f{i} {SQL_TYPES[kind]}" for i, kind in enumerate(mapper.kinds.values()))
+    cursor.execute("DROP TABLE IF EXISTS import_staging")
+    cursor.execute(f"CREATE TEMP TABLE import_staging (fid bigint, {columns}{',' if columns else ''}"
+                   " geom geometry(Geometry, 4490)) ON COMMIT DROP")
+    names = ", ".join(["fid", *(f"f{i}" for i in range(len(mapper.kinds))), "geom"])
+    rejected: list[dict] = []
+    done = 0
+    for fids, geoms, batch in _batches(path, settings.BLUEPRINT["IMPORT_BATCH_SIZE"]):
+        keep = _triage(fids, geoms, layer, path, rejected)
+        kept_fids = [fid for fid, k in zip(fids, keep, strict=True) if k]
+        attributes = mapper.columns(kept_fids, {k: v.filter(pa.array(keep)) for k, v in batch.items()})
+        ewkb = shapely.to_wkb(shapely.set_srid(crs.to_cgcs2000(geoms[keep], source), 4490),
+                              hex=True, include_srid=True)
+        table = pa.table([pa.array(kept_fids, pa.int64()), *attributes, pa.array(ewkb, pa.string())],
+                         names=names.split(", "))
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+        buffer.seek(0)
+        cursor.copy_expert(f"COPY import_staging ({names}) FROM STDIN (FORMAT csv)", buffer)
+        done += len(fids)
+        if on_progress:
+            on_progress(done, total)
+    return rejected
 
 
-def _triage(fids, geoms, layer, path, rejected) -> list[bool]:
+def _triage(fids, geoms, layer, path, rejected) -> np.ndarray:
     """Reject empty geometries; stop on a geometry of the wrong kind."""
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for fid in np.asarray(fids)[empty]:
+        rejected.append({"fid": int(fid), "reason": "空几何 / empty geometry"})
     family = _FAMILIES.get(layer.geometry_type)
-    keep = []
-    for fid, geom in zip(fids, geoms, strict=True):
-        if geom is None or geom.is_empty:
-            rejected.append({"fid": fid, "reason": "空几何 / empty geometry"})
-            keep.append(False)
-            continue
-        if family and geom.geom_type not in family:
+    if family:
+        wrong = ~empty & ~np.isin(shapely.get_type_id(geoms), [_TYPE_IDS[t] for t in family])
+        if wrong.any():
+            index = int(np.flatnonzero(wrong)[0])
+            kind = geoms[index].geom_type
             raise InvalidInput(
-                f"{path.name} 混有不同几何类型：要素 {fid} 是 {geom.geom_type}，图层 {layer.slug} 需要"
-                f" {layer.geometry_type}。 (Mixed geometry types: feature {fid} is {geom.geom_type};"
+                f"{path.name} 混有不同几何类型：要素 {fids[index]} 是 {kind}，图层 {layer.slug} 需要"
+                f" {layer.geometry_type}。 (Mixed geometry types: feature {fids[index]} is {kind};"
                 f" layer {layer.slug} takes {layer.geometry_type}.)")
-        keep.append(True)
-    return keep
+    return ~empty
 
 
-def _copy(cursor, fids, props, geoms) -> None:
-    buffer = StringIO()
-    hexes = shapely.to_wkb(geoms, hex=True, include_srid=False)
-    for fid, prop, hexwkb in zip(fids, props, hexes, strict=True):
-        # COPY's text format reads backslashes as escapes: double the ones JSON wrote.
-        buffer.write(f"{fid}\t{prop.replace(chr(92), chr(92) * 2)}\t{hexwkb}\n")
-    buffer.seek(0)
-    cursor.copy_expert("COPY import_staging (fid, props, geom) FROM STDIN", buffer)
+_TYPE_IDS = {"Point": 0, "LineString": 1, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5,
+             "MultiPolygon": 6}
 
-
+# Each version gets its own partition, filled without indexes, then indexed in one sorted
+# build and attached: far faster than growing one shared index row by row.
 _FINISH_SQL = """
-UPDATE import_staging SET geom = ST_SetSRID(geom, 4490);
 CREATE TEMP TABLE import_invalid ON COMMIT DROP AS
   SELECT fid, ST_IsValidReason(geom) AS reason FROM import_staging WHERE NOT ST_IsValid(geom);
-UPDATE import_staging s SET geom = ST_CollectionExtract(ST_MakeValid(s.geom, 'method=structure'), %(dim)s)
+UPDATE import_staging s SET geom = ST_CollectionExtract(ST_MakeValid(s.geom, 'method=structure'), {dim})
   FROM import_invalid i WHERE s.fid = i.fid;
-INSERT INTO layers_feature (version_id, fid, properties, area_m2, geom)
-  SELECT %(version)s, fid, props,
-         CASE WHEN %(dim)s = 3 THEN ST_Area(geom::geography) END,
-         CASE WHEN %(dim)s = 3 THEN ST_Multi(geom) ELSE geom END
-  FROM import_staging WHERE NOT ST_IsEmpty(geom) ORDER BY geom;
-INSERT INTO layers_featurepart (feature_id, version_id, geom)
-  SELECT id, version_id, ST_Subdivide(geom, %(max_vertices)s)
-  FROM layers_feature WHERE version_id = %(version)s;
+CREATE TABLE {features} (LIKE layers_feature INCLUDING DEFAULTS);
+INSERT INTO {features} (version_id, fid, properties, area_m2, subdivided, geom)
+  SELECT {version}, fid, {properties},
+         CASE WHEN {dim} = 3 THEN ST_Area(geom::geography) END,
+         ST_NPoints(geom) > {max_vertices},
+         CASE WHEN {dim} = 3 THEN ST_Multi(geom) ELSE geom END
+  FROM import_staging WHERE NOT ST_IsEmpty(geom);
+CREATE TABLE {parts} (LIKE layers_featurepart INCLUDING DEFAULTS);
+INSERT INTO {parts} (feature_id, version_id, geom)
+  SELECT id, version_id, ST_Subdivide(geom, {max_vertices}) FROM {features} WHERE subdivided;
+"""
+_ATTACH_SQL = """
+CREATE INDEX ON {table} USING gist (geom);
+ALTER TABLE {table} ADD PRIMARY KEY (version_id, id),
+  ADD CONSTRAINT {table}_version CHECK (version_id = {version});
+ALTER TABLE {parent} ATTACH PARTITION {table} FOR VALUES IN ({version});
+ANALYZE {table};
 """
 
 
-def _finish(layer: Layer, version: LayerVersion, staged: _Staged) -> ImportSummary:
+def _properties_sql(mapper: AttributeMapper) -> str:
+    # jsonb_build_object takes at most 100 arguments: build wide schemas in chunks.
+    pairs = [f"{_literal(name)}, f{i}" for i, name in enumerate(mapper.kinds)]
+    chunks = [pairs[i:i + 40] for i in range(0, len(pairs), 40)] or [[]]
+    return " || ".join(f"jsonb_build_object({', '.join(chunk)})" for chunk in chunks)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _finish(cursor, layer: Layer, version: LayerVersion, mapper: AttributeMapper,
+            rejected: list[dict]) -> ImportSummary:
     dim = {"Polygon": 3, "MultiPolygon": 3, "LineString": 2, "MultiLineString": 2}.get(
         layer.geometry_type, 1)
-    params = {"version": version.pk, "dim": dim,
-              "max_vertices": settings.BLUEPRINT["SUBDIVIDE_MAX_VERTICES"]}
-    with connection.cursor() as cursor:
-        cursor.execute(_FINISH_SQL, params)
-        cursor.execute("SELECT i.fid, i.reason, ST_IsEmpty(s.geom) FROM import_invalid i"
-                       " JOIN import_staging s USING (fid) ORDER BY i.fid")
-        repaired, rejected = [], list(staged.rejected)
-        for fid, reason, emptied in cursor.fetchall():
-            (rejected if emptied else repaired).append({"fid": fid, "reason": reason})
-        cursor.execute("SELECT count(*), coalesce(sum(area_m2), 0), ST_Extent(geom)::geometry"
-                       " FROM layers_feature WHERE version_id = %s", [version.pk])
-        count, area, extent = cursor.fetchone()
-        # ON COMMIT DROP is not enough when the caller's transaction outlives this import.
-        cursor.execute("DROP TABLE import_invalid, import_staging")
+    features, parts = f"layers_feature_v{version.pk}", f"layers_featurepart_v{version.pk}"
+    cursor.execute(_FINISH_SQL.format(
+        dim=dim, features=features, parts=parts, version=version.pk, properties=_properties_sql(mapper),
+        max_vertices=int(settings.BLUEPRINT["SUBDIVIDE_MAX_VERTICES"])))
+    for table, parent in ((features, "layers_feature"), (parts, "layers_featurepart")):
+        cursor.execute(_ATTACH_SQL.format(table=table, parent=parent, version=version.pk))
+    cursor.execute("SELECT i.fid, i.reason, ST_IsEmpty(s.geom) FROM import_invalid i"
+                   " JOIN import_staging s USING (fid) ORDER BY i.fid")
+    repaired = []
+    for fid, reason, emptied in cursor.fetchall():
+        (rejected if emptied else repaired).append({"fid": fid, "reason": reason})
+    cursor.execute(f"SELECT count(*), coalesce(sum(area_m2), 0), ST_Extent(geom)::geometry FROM {features}")
+    count, area, extent = cursor.fetchone()
+    # ON COMMIT DROP is not enough when the caller's transaction outlives this import.
+    cursor.execute("DROP TABLE import_invalid, import_staging")
     if count == 0:
         raise InvalidInput("文件中没有可用的要素 (全部被拒绝)。 (No usable feature: all were rejected.)",
                            rejected=rejected[:20])

@@ -1,7 +1,6 @@
 """The layer registry, its immutable versions and features, districts and projects."""
 
 from django.contrib.gis.db import models
-from django.contrib.postgres.indexes import GistIndex
 from django.utils.translation import gettext_lazy as _
 
 from layers.codes import validate_unified_project_code
@@ -79,34 +78,45 @@ class LayerVersion(models.Model):
 
 
 class Feature(models.Model):
-    """A feature of one layer version; never updated (a database trigger refuses it)."""
+    """A feature of one layer version; never updated (a database trigger refuses it).
 
-    version = models.ForeignKey(LayerVersion, on_delete=models.CASCADE, related_name="features",
-                                db_index=False)
+    The table is partitioned by version (one partition per import, created and indexed in bulk
+    by the importer and attached in its transaction), so "the active version of layer L in this
+    envelope" reads one partition through its own GiST index. The migration creates it.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    version = models.ForeignKey(LayerVersion, on_delete=models.DO_NOTHING, related_name="features",
+                                db_constraint=False)
     fid = models.BigIntegerField(_("source feature id"))
     properties = models.JSONField(_("attributes"), default=dict)
     area_m2 = models.FloatField(_("ellipsoidal area (m²)"), null=True)
+    # True when the feature has more vertices than SUBDIVIDE_MAX_VERTICES and is cut into parts.
+    subdivided = models.BooleanField(default=False)
     geom = models.GeometryField(srid=4490, spatial_index=False)
 
     class Meta:
+        managed = False
+        db_table = "layers_feature"
         verbose_name = _("feature")
         verbose_name_plural = _("features")
-        # "Active version of layer L intersecting this envelope" is one scan of this index.
-        indexes = [GistIndex(fields=["version", "geom"], name="feature_version_geom_gist")]
 
     def __str__(self) -> str:
         return f"{self.version} #{self.fid}"
 
 
 class FeaturePart(models.Model):
-    """A piece of a feature cut by ST_Subdivide, so overlays touch few vertices."""
+    """A piece of a heavy feature cut by ST_Subdivide, so overlays touch few vertices."""
 
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="parts")
-    version = models.ForeignKey(LayerVersion, on_delete=models.CASCADE, db_index=False)
+    id = models.BigIntegerField(primary_key=True)
+    feature = models.ForeignKey(Feature, on_delete=models.DO_NOTHING, related_name="parts",
+                                db_constraint=False)
+    version = models.ForeignKey(LayerVersion, on_delete=models.DO_NOTHING, db_constraint=False)
     geom = models.GeometryField(srid=4490, spatial_index=False)
 
     class Meta:
-        indexes = [GistIndex(fields=["version", "geom"], name="part_version_geom_gist")]
+        managed = False
+        db_table = "layers_featurepart"
 
 
 class District(models.Model):

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('layers', '0002_version_coverage'),
+        ('layers', '0001_initial'),
     ]
 
     operations = [

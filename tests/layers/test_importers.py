@@ -52,7 +52,18 @@ def test_geojson_round_trip_areas_match_geod(layer, tmp_path):
         assert shapely.from_wkb(bytes(feature.geom.wkb)).equals_exact(shapely.MultiPolygon([patch]), 1e-9)
     layer.refresh_from_db()
     assert layer.active_version.number == 1
-    assert FeaturePart.objects.filter(version=layer.active_version).count() >= 5
+    assert not FeaturePart.objects.filter(version=layer.active_version).exists()  # all light
+
+
+def test_heavy_polygons_get_a_subdivided_copy(layer, tmp_path):
+    circle = shapely.Point(116.55, 35.35).buffer(0.01, quad_segs=1000)  # 4 001 vertices
+    light = square(116.60, 35.35, 100)
+    import_layer(layer.slug, write_geojson(tmp_path / "h.geojson", [circle, light], props(2)))
+    heavy = Feature.objects.get(version__layer=layer, fid=0)
+    assert heavy.subdivided and not Feature.objects.get(version__layer=layer, fid=1).subdivided
+    parts = [shapely.from_wkb(bytes(p.geom.wkb)) for p in FeaturePart.objects.filter(feature_id=heavy.id)]
+    assert len(parts) > 15 and max(shapely.get_num_coordinates(parts)) <= 256 + 1
+    assert geod_area(shapely.union_all(parts)) == pytest.approx(geod_area(circle), rel=1e-6)
 
 
 @pytest.mark.parametrize("driver,suffix", [("GPKG", ".gpkg"), ("KML", ".kml")])

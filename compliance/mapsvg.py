@@ -1,0 +1,206 @@
+"""The site map of a check report (用地红线与管控线套合图): SVG drawn here, offline.
+
+No tiles, no plotting library, no network: the site, the control-line features of the exact
+layer versions the check used and the conflicts are read from the database and written as paths.
+Lon/lat are drawn with a local equirectangular scaling (cos of the mid-latitude), which keeps
+shapes true at the scale of a site.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+import shapely
+from django.contrib.gis.geos import Polygon as GeosPolygon
+
+from compliance.models import Check, Status
+from layers.crs import GEOD
+from layers.models import Feature, Layer
+
+__all__ = ["site_map_svg"]
+
+LEGEND_WIDTH = 170
+MARGIN = 1.5  # the view spans the site's extent times this
+# Enough to show the surroundings; a denser area is drawn in part (the findings table is the record).
+MAX_FEATURES_PER_LAYER = 3000
+FONT = 'font-family="Noto Sans CJK SC, sans-serif"'
+SITE_STYLE = 'fill="none" stroke="#d0021b" stroke-width="2.6" stroke-dasharray="9 4"'
+CONFLICT_STYLE = 'fill="url(#hatch-conflict)" stroke="#d0021b" stroke-width="1.4"'
+NOT_COVERED_STYLE = 'fill="url(#hatch-grey)" stroke="#6b7280" stroke-width="1"'
+LAYER_STYLES = {  # drawn in this order; other layers get DEFAULT_STYLE
+    "water_body": 'fill="#a9cff2" stroke="#2f6fb5" stroke-width="0.8"',
+    "basic_farmland": 'fill="#f6dc5a" fill-opacity="0.75" stroke="#a88600" stroke-width="0.8"',
+    "ecological_redline": 'fill="url(#hatch-eco)" stroke="#2e7d32" stroke-width="1"',
+    "urban_development_boundary": 'fill="none" stroke="#7b3fa0" stroke-width="2.2"',
+}
+DEFAULT_STYLE = 'fill="none" stroke="#8a94a3" stroke-width="1"'
+DEFS = """<defs>
+<pattern id="hatch-eco" width="7" height="7" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+<rect width="7" height="7" fill="#cde8cc"/><line x1="0" y1="0" x2="0" y2="7" stroke="#2e7d32"
+ stroke-width="1.6"/></pattern>
+<pattern id="hatch-conflict" width="5" height="5" patternUnits="userSpaceOnUse"
+ patternTransform="rotate(-45)"><rect width="5" height="5" fill="#d0021b" fill-opacity="0.25"/>
+<line x1="0" y1="0" x2="0" y2="5" stroke="#d0021b" stroke-width="2"/></pattern>
+<pattern id="hatch-grey" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+<line x1="0" y1="0" x2="0" y2="6" stroke="#6b7280" stroke-width="1.2"/></pattern>
+<clipPath id="map-clip"><rect x="0" y="0" width="{w}" height="{h}"/></clipPath>
+</defs>"""
+
+
+def site_map_svg(check: Check, width: int = 720, height: int = 480) -> str:
+    """Draw the site of `check`, the control lines around it and its conflicts, as an SVG string."""
+    site = shapely.from_wkb(bytes(check.geom.wkb))
+    map_w = width - LEGEND_WIDTH
+    frame = _frame(site.bounds, map_w, height)
+    titles = dict(Layer.objects.filter(slug__in=check.layer_versions).values_list("slug", "title_zh"))
+    slugs = sorted(check.layer_versions, key=lambda s: (list(LAYER_STYLES).index(s)
+                                                       if s in LAYER_STYLES else len(LAYER_STYLES), s))
+    body = [f'<rect width="{map_w}" height="{height}" fill="#f4f6f8"/>', '<g clip-path="url(#map-clip)">']
+    for slug in slugs:
+        style = LAYER_STYLES.get(slug, DEFAULT_STYLE)
+        for geom in _layer_geometries(check.layer_versions[slug], frame["bbox"]):
+            body.append(_path(geom, frame, style, f"layer layer-{slug}"))
+    conflicts, not_covered = _conflicts(check)
+    body += [_path(g, frame, NOT_COVERED_STYLE, "not-covered") for g in not_covered]
+    body += [_path(g, frame, CONFLICT_STYLE, "conflict") for g in conflicts]
+    body.append(_path(site, frame, SITE_STYLE, "site"))
+    body.append("</g>")
+    body += [_north_arrow(map_w), _scale_bar(frame, height),
+             f'<rect width="{map_w}" height="{height}" fill="none" stroke="#4b5563"/>']
+    legend = [("site", "用地红线"), *((s, titles.get(s, s)) for s in slugs)]
+    legend += [("conflict", "冲突范围")] if conflicts else []
+    legend += [("not-covered", "数据未覆盖范围")] if not_covered else []
+    body.append(_legend(legend, map_w, height))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" class="site-map" role="img" aria-label="用地红线与管控线套合图">'
+            + DEFS.format(w=map_w, h=height) + "".join(p for p in body if p) + "</svg>")
+
+
+def _frame(bounds: tuple[float, float, float, float], map_w: int, map_h: int) -> dict:
+    """Fit the site's bounds, grown by MARGIN, to the drawing area at one scale for x and y."""
+    west, south, east, north = bounds
+    lon0, lat0 = (west + east) / 2, (south + north) / 2
+    cos_lat = math.cos(math.radians(lat0))
+    # Half-extents in "scaled degrees" (longitude times cos(lat)), where x and y are comparable.
+    half_x = max((east - west) / 2 * cos_lat, 1e-6) * MARGIN
+    half_y = max((north - south) / 2, 1e-6) * MARGIN
+    if half_x / half_y > map_w / map_h:
+        half_y = half_x * map_h / map_w
+    else:
+        half_x = half_y * map_w / map_h
+    scale = map_w / (2 * half_x)  # pixels per scaled degree
+    bbox = (lon0 - half_x / cos_lat, lat0 - half_y, lon0 + half_x / cos_lat, lat0 + half_y)
+    return {"lon0": lon0, "lat0": lat0, "cos": cos_lat, "scale": scale, "w": map_w, "h": map_h,
+            "bbox": bbox}
+
+
+def _to_pixels(geom: shapely.Geometry, frame: dict) -> shapely.Geometry:
+    def project(coords):
+        x = (coords[:, 0] - frame["lon0"]) * frame["cos"] * frame["scale"] + frame["w"] / 2
+        y = frame["h"] / 2 - (coords[:, 1] - frame["lat0"]) * frame["scale"]
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, project)
+
+
+def _layer_geometries(version_id: int, bbox: tuple[float, float, float, float]) -> list[shapely.Geometry]:
+    """Read the features of one layer version whose bounding box meets the view."""
+    view = GeosPolygon.from_bbox(bbox)
+    view.srid = 4490
+    rows = (Feature.objects.filter(version_id=version_id, geom__bboverlaps=view)
+            .order_by("fid").values_list("geom", flat=True)[:MAX_FEATURES_PER_LAYER])
+    return [shapely.from_wkb(bytes(geom.wkb)) for geom in rows]
+
+
+def _conflicts(check: Check) -> tuple[list[shapely.Geometry], list[shapely.Geometry]]:
+    """Split the conflict geometries of failing findings from the areas the data does not cover."""
+    conflicts, not_covered = [], []
+    findings = (check.findings.exclude(status__in=[Status.PASS, Status.INFO])
+                .exclude(conflict_geom=None).order_by("order"))
+    for finding in findings:
+        geom = shapely.from_wkb(bytes(finding.conflict_geom.wkb))
+        (not_covered if finding.status == Status.NOT_COVERED else conflicts).append(geom)
+    return conflicts, not_covered
+
+
+def _path(geom: shapely.Geometry, frame: dict, style: str, css_class: str) -> str:
+    """Write one geometry as an SVG path, clipped to the view and simplified to half a pixel."""
+    pixels = shapely.clip_by_rect(_to_pixels(geom, frame), -10, -10, frame["w"] + 10, frame["h"] + 10)
+    pixels = shapely.simplify(pixels, 0.5, preserve_topology=True)
+    d = _path_data(pixels)
+    if not d:
+        return ""
+    return f'<path class="{css_class}" fill-rule="evenodd" {style} d="{d}"/>'
+
+
+def _path_data(geom: shapely.Geometry) -> str:
+    commands = []
+    for part in shapely.get_parts(geom):
+        if part.geom_type == "Polygon":
+            for ring in (part.exterior, *part.interiors):
+                commands.append(_ring(ring.coords) + "Z")
+        elif part.geom_type == "LineString":
+            commands.append(_ring(part.coords))
+        elif part.geom_type in ("MultiPolygon", "MultiLineString", "GeometryCollection"):
+            commands.append(_path_data(part))
+    return "".join(c for c in commands if c)
+
+
+def _ring(coords) -> str:
+    points = [f"{x:.1f} {y:.1f}" for x, y, *_ in coords]
+    return f"M{points[0]}L{' '.join(points[1:])}" if len(points) > 1 else ""
+
+
+def _north_arrow(map_w: int) -> str:
+    x, y = 34, 30
+    return (f'<g class="north-arrow" {FONT}>'
+            f'<circle cx="{x}" cy="{y + 22}" r="20" fill="#ffffff" fill-opacity="0.85" stroke="#4b5563"/>'
+            f'<path d="M{x} {y + 4}L{x + 8} {y + 36}L{x} {y + 29}Z" fill="#1f2937"/>'
+            f'<path d="M{x} {y + 4}L{x - 8} {y + 36}L{x} {y + 29}Z" fill="#ffffff" stroke="#1f2937"/>'
+            f'<text x="{x}" y="{y - 4}" text-anchor="middle" font-size="13" font-weight="bold">北 N</text>'
+            "</g>")
+
+
+def _nice_length(metres: float) -> float:
+    """Round a length down to 1, 2 or 5 times a power of ten."""
+    power = 10 ** math.floor(math.log10(metres))
+    return max(step * power for step in (1, 2, 5) if step * power <= metres)
+
+
+def _scale_bar(frame: dict, map_h: int) -> str:
+    """Draw a scale bar whose length is measured on the ellipsoid along the mid-latitude."""
+    west, _, east, _ = frame["bbox"]
+    _, _, span_m = GEOD.inv(west, frame["lat0"], east, frame["lat0"])
+    metres_per_px = span_m / frame["w"]
+    length_m = _nice_length(metres_per_px * frame["w"] / 4)
+    px = length_m / metres_per_px
+    label = f"{length_m / 1000:g} 公里" if length_m >= 1000 else f"{length_m:g} 米"
+    x, y = 16, map_h - 22
+    half, box = px / 2, px + 62  # room for the label centred on the bar's end
+    return (f'<g class="scale-bar" {FONT} font-size="11">'
+            f'<rect x="{x - 6}" y="{y - 18}" width="{box:.1f}" height="32" fill="#fff" fill-opacity=".85"/>'
+            f'<rect x="{x}" y="{y}" width="{half:.1f}" height="6" fill="#1f2937" stroke="#1f2937"/>'
+            f'<rect x="{x + half:.1f}" y="{y}" width="{half:.1f}" height="6" fill="#fff" stroke="#1f2937"/>'
+            f'<text x="{x}" y="{y - 4}">0</text>'
+            f'<text x="{x + px:.1f}" y="{y - 4}" text-anchor="middle">{label}</text></g>')
+
+
+def _legend(entries: list[tuple[str, str]], x0: int, height: int) -> str:
+    """Draw the legend panel right of the map: a swatch and a Chinese name per entry."""
+    rows = [f'<g class="legend" {FONT} font-size="12">',
+            f'<rect x="{x0}" y="0" width="{LEGEND_WIDTH}" height="{height}" fill="#ffffff"/>',
+            f'<text x="{x0 + 14}" y="26" font-size="14" font-weight="bold">图例</text>']
+    for i, (key, label) in enumerate(entries):
+        y = 44 + i * 26
+        rows.append(f'<rect x="{x0 + 14}" y="{y}" width="26" height="16" {_swatch_style(key)}/>')
+        rows.append(f'<text x="{x0 + 48}" y="{y + 12.5}">{html.escape(label)}</text>')
+    rows.append(f'<text x="{x0 + 14}" y="{height - 28}" font-size="10" fill="#4b5563">CGCS2000 经纬度</text>')
+    rows.append(f'<text x="{x0 + 14}" y="{height - 14}" font-size="10" fill="#4b5563">EPSG:4490</text>')
+    return "".join(rows) + "</g>"
+
+
+def _swatch_style(key: str) -> str:
+    return {"site": SITE_STYLE.replace("9 4", "5 2"), "conflict": CONFLICT_STYLE,
+            "not-covered": NOT_COVERED_STYLE}.get(key) or LAYER_STYLES.get(key, DEFAULT_STYLE)
