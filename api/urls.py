@@ -13,4 +13,7 @@ urlpatterns = [
     path("checks/<str:check_id>/rerun", views.CheckRerunView.as_view(), name="check-rerun"),
     path("projects/<str:code>/checks", views.ProjectChecksView.as_view(), name="project-checks"),
     path("gate/<str:code>", views.GateView.as_view(), name="gate"),
+    path("checks/<str:check_id>/report", views.CheckReportView.as_view(), name="check-report"),
+    path("checks/<str:check_id>/report.pdf", views.CheckReportPDFView.as_view(), name="check-report-pdf"),
+    path("checks/<str:check_id>/verify", views.CheckVerifyView.as_view(), name="check-verify"),
 ]

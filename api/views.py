@@ -1,8 +1,11 @@
 """REST endpoints: thin adapters, one service call each, then a serializer."""
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,8 +17,9 @@ from api.serializers import (
     GateSerializer,
     JobSerializer,
 )
+from blueprint.errors import InvalidInput
+from compliance import reports, services
 from compliance.models import Job
-from compliance import services
 
 
 def _user(request) -> str:
@@ -43,7 +47,8 @@ class CheckListView(APIView):
             created_by=_user(request))
         if isinstance(result, Job):
             body = JobSerializer(result, context={"request": request}).data
-            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["links"]["self"]})
+            return Response(body, status=status.HTTP_202_ACCEPTED,
+                            headers={"Location": body["links"]["self"]})
         body = CheckSerializer(result, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["links"]["self"]})
 
@@ -96,4 +101,69 @@ class GateView(APIView):
         return Response(GateSerializer(decision).data)
 
 
-__all__ = ["CheckListView", "JobDetailView", "CheckDetailView", "CheckRerunView", "ProjectChecksView", "GateView"]
+
+
+class _ErrorsAsJSON(BaseContentNegotiation):
+    """Ignore Accept: report views answer HTML or PDF themselves; DRF renders only their errors."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class CheckReportView(APIView):
+    content_negotiation_class = _ErrorsAsJSON
+
+    @extend_schema(responses={(200, "text/html"): OpenApiTypes.STR},
+                   summary="检查报告（网页） The check report as an HTML page")
+    def get(self, request, check_id):
+        check = services.get_check(check_id)
+        page = reports.render_report_html(check, request)
+        return HttpResponse(page, content_type="text/html; charset=utf-8")
+
+
+class CheckReportPDFView(APIView):
+    content_negotiation_class = _ErrorsAsJSON
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+                   operation_id="checks_report_pdf", summary="检查报告（PDF） The check report as PDF")
+    def get(self, request, check_id):
+        check = services.get_check(check_id)
+        response = HttpResponse(reports.render_report_pdf(check, request), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="check-{check.id}.pdf"'
+        return response
+
+
+class CheckVerifyView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("hash", str, required=True, description="报告上的结果哈希 (SHA-256)")],
+        responses=inline_serializer("Verification", {"valid": serializers.BooleanField(),
+                                                     "check_id": serializers.UUIDField(),
+                                                     "result_hash": serializers.CharField()}),
+        summary="核验报告 Verify a report's result hash against the stored check")
+    def get(self, request, check_id):
+        """Recompute the stored check's result hash and compare it with the one on a report."""
+        check = services.get_check(check_id)
+        claimed = request.query_params.get("hash", "").strip()
+        if not claimed:
+            raise InvalidInput("请提供要核验的结果哈希，例如 ?hash=<报告上的 SHA-256>。"
+                               " (Give the hash to verify: ?hash=<the report's SHA-256>.)", field="hash")
+        return Response({"valid": reports.verify(check, claimed), "check_id": str(check.id),
+                         "result_hash": check.result_hash})
+
+
+
+
+__all__ = [
+    "CheckListView",
+    "JobDetailView",
+    "CheckDetailView",
+    "CheckRerunView",
+    "ProjectChecksView",
+    "GateView",
+    "CheckReportView",
+    "CheckReportPDFView",
+    "CheckVerifyView",
+]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import html
 import math
+from typing import NamedTuple
 
 import numpy as np
 import shapely
 from django.contrib.gis.geos import Polygon as GeosPolygon
 
 from compliance.models import Check, Status
-from layers.crs import GEOD
+from layers.crs import geodesic_distance_m
 from layers.models import Feature, Layer
 
 __all__ = ["site_map_svg"]
@@ -27,13 +28,17 @@ MARGIN = 1.5  # the view spans the site's extent times this
 MAX_FEATURES_PER_LAYER = 3000
 FONT = 'font-family="Noto Sans CJK SC, sans-serif"'
 SITE_STYLE = 'fill="none" stroke="#d0021b" stroke-width="2.6" stroke-dasharray="9 4"'
-CONFLICT_STYLE = 'fill="url(#hatch-conflict)" stroke="#d0021b" stroke-width="1.4"'
+SITE_HALO = 'fill="none" stroke="#ffffff" stroke-width="4.6" stroke-opacity="0.9"'
+# Conflicts get a broad translucent edge so that a sliver thinner than a pixel still shows.
+CONFLICT_STYLE = ('fill="url(#hatch-conflict)" stroke="#d0021b" stroke-width="4" stroke-opacity="0.6" '
+                  'stroke-linejoin="round"')
+OUTSIDE_STYLE = 'fill="url(#hatch-outside)" stroke="#7b3fa0" stroke-width="1.2"'
 NOT_COVERED_STYLE = 'fill="url(#hatch-grey)" stroke="#6b7280" stroke-width="1"'
 LAYER_STYLES = {  # drawn in this order; other layers get DEFAULT_STYLE
     "water_body": 'fill="#a9cff2" stroke="#2f6fb5" stroke-width="0.8"',
     "basic_farmland": 'fill="#f6dc5a" fill-opacity="0.75" stroke="#a88600" stroke-width="0.8"',
     "ecological_redline": 'fill="url(#hatch-eco)" stroke="#2e7d32" stroke-width="1"',
-    "urban_development_boundary": 'fill="none" stroke="#7b3fa0" stroke-width="2.2"',
+    "urban_development_boundary": 'fill="#7b3fa0" fill-opacity="0.07" stroke="#7b3fa0" stroke-width="2.2"',
 }
 DEFAULT_STYLE = 'fill="none" stroke="#8a94a3" stroke-width="1"'
 DEFS = """<defs>
@@ -43,10 +48,32 @@ DEFS = """<defs>
 <pattern id="hatch-conflict" width="5" height="5" patternUnits="userSpaceOnUse"
  patternTransform="rotate(-45)"><rect width="5" height="5" fill="#d0021b" fill-opacity="0.25"/>
 <line x1="0" y1="0" x2="0" y2="5" stroke="#d0021b" stroke-width="2"/></pattern>
+<pattern id="hatch-outside" width="6" height="6" patternUnits="userSpaceOnUse"
+ patternTransform="rotate(45)"><rect width="6" height="6" fill="#7b3fa0" fill-opacity="0.12"/>
+<line x1="0" y1="0" x2="0" y2="6" stroke="#7b3fa0" stroke-width="1.3"/></pattern>
 <pattern id="hatch-grey" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
 <line x1="0" y1="0" x2="0" y2="6" stroke="#6b7280" stroke-width="1.2"/></pattern>
 <clipPath id="map-clip"><rect x="0" y="0" width="{w}" height="{h}"/></clipPath>
 </defs>"""
+
+
+class _Frame(NamedTuple):
+    """Where the map looks and how lon/lat become pixels (local equirectangular)."""
+
+    lon0: float
+    lat0: float
+    cos_lat: float
+    scale: float  # pixels per degree of latitude
+    width: int
+    height: int
+    bbox: tuple[float, float, float, float]  # the view in lon/lat
+
+
+class _Group(NamedTuple):
+    style: str
+    css_class: str
+    label: str
+    geoms: list
 
 
 def site_map_svg(check: Check, width: int = 720, height: int = 480) -> str:
@@ -55,30 +82,36 @@ def site_map_svg(check: Check, width: int = 720, height: int = 480) -> str:
     map_w = width - LEGEND_WIDTH
     frame = _frame(site.bounds, map_w, height)
     titles = dict(Layer.objects.filter(slug__in=check.layer_versions).values_list("slug", "title_zh"))
-    slugs = sorted(check.layer_versions, key=lambda s: (list(LAYER_STYLES).index(s)
-                                                       if s in LAYER_STYLES else len(LAYER_STYLES), s))
-    body = [f'<rect width="{map_w}" height="{height}" fill="#f4f6f8"/>', '<g clip-path="url(#map-clip)">']
-    for slug in slugs:
-        style = LAYER_STYLES.get(slug, DEFAULT_STYLE)
-        for geom in _layer_geometries(check.layer_versions[slug], frame["bbox"]):
-            body.append(_path(geom, frame, style, f"layer layer-{slug}"))
-    conflicts, not_covered = _conflicts(check)
-    body += [_path(g, frame, NOT_COVERED_STYLE, "not-covered") for g in not_covered]
-    body += [_path(g, frame, CONFLICT_STYLE, "conflict") for g in conflicts]
-    body.append(_path(site, frame, SITE_STYLE, "site"))
-    body.append("</g>")
-    body += [_north_arrow(map_w), _scale_bar(frame, height),
-             f'<rect width="{map_w}" height="{height}" fill="none" stroke="#4b5563"/>']
-    legend = [("site", "用地红线"), *((s, titles.get(s, s)) for s in slugs)]
-    legend += [("conflict", "冲突范围")] if conflicts else []
-    legend += [("not-covered", "数据未覆盖范围")] if not_covered else []
-    body.append(_legend(legend, map_w, height))
+    order = list(LAYER_STYLES)
+    slugs = sorted(check.layer_versions, key=lambda s: (order.index(s) if s in order else len(order), s))
+    groups = _conflicts(check, titles)
+    layers = [_path(geom, frame, LAYER_STYLES.get(slug, DEFAULT_STYLE), f"layer layer-{slug}")
+              for slug in slugs for geom in _layer_geometries(check.layer_versions[slug], frame.bbox)]
+    legend = [(SITE_STYLE.replace("9 4", "5 2"), "用地红线"),
+              *((LAYER_STYLES.get(s, DEFAULT_STYLE), titles.get(s, s)) for s in slugs),
+              *((group.style, group.label) for group in groups)]
+    parts = [f'<rect width="{map_w}" height="{height}" fill="#f4f6f8"/>', '<g clip-path="url(#map-clip)">',
+             *layers, *_overlay(site, groups, frame), "</g>", _north_arrow(), _scale_bar(frame),
+             f'<rect width="{map_w}" height="{height}" fill="none" stroke="#4b5563"/>',
+             _legend(legend, map_w, height)]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" class="site-map" role="img" aria-label="用地红线与管控线套合图">'
-            + DEFS.format(w=map_w, h=height) + "".join(p for p in body if p) + "</svg>")
+            + DEFS.format(w=map_w, h=height) + "".join(p for p in parts if p) + "</svg>")
 
 
-def _frame(bounds: tuple[float, float, float, float], map_w: int, map_h: int) -> dict:
+def _overlay(site: shapely.Geometry, groups: list[_Group], frame: _Frame) -> list[str]:
+    """Draw conflicts and the site; overlaps go over the site's white halo, so that a sliver
+    along the site's edge stays visible."""
+    below = [group for group in groups if group.css_class != "conflict"]
+    above = [group for group in groups if group.css_class == "conflict"]
+    paths = [_path(g, frame, group.style, group.css_class) for group in below for g in group.geoms]
+    paths.append(_path(site, frame, SITE_HALO, "site-halo"))
+    paths += [_path(g, frame, group.style, group.css_class) for group in above for g in group.geoms]
+    paths.append(_path(site, frame, SITE_STYLE, "site"))
+    return paths
+
+
+def _frame(bounds: tuple[float, float, float, float], map_w: int, map_h: int) -> _Frame:
     """Fit the site's bounds, grown by MARGIN, to the drawing area at one scale for x and y."""
     west, south, east, north = bounds
     lon0, lat0 = (west + east) / 2, (south + north) / 2
@@ -90,16 +123,14 @@ def _frame(bounds: tuple[float, float, float, float], map_w: int, map_h: int) ->
         half_y = half_x * map_h / map_w
     else:
         half_x = half_y * map_w / map_h
-    scale = map_w / (2 * half_x)  # pixels per scaled degree
     bbox = (lon0 - half_x / cos_lat, lat0 - half_y, lon0 + half_x / cos_lat, lat0 + half_y)
-    return {"lon0": lon0, "lat0": lat0, "cos": cos_lat, "scale": scale, "w": map_w, "h": map_h,
-            "bbox": bbox}
+    return _Frame(lon0, lat0, cos_lat, map_w / (2 * half_x), map_w, map_h, bbox)
 
 
-def _to_pixels(geom: shapely.Geometry, frame: dict) -> shapely.Geometry:
-    def project(coords):
-        x = (coords[:, 0] - frame["lon0"]) * frame["cos"] * frame["scale"] + frame["w"] / 2
-        y = frame["h"] / 2 - (coords[:, 1] - frame["lat0"]) * frame["scale"]
+def _to_pixels(geom: shapely.Geometry, frame: _Frame) -> shapely.Geometry:
+    def project(coords: np.ndarray) -> np.ndarray:
+        x = (coords[:, 0] - frame.lon0) * frame.cos_lat * frame.scale + frame.width / 2
+        y = frame.height / 2 - (coords[:, 1] - frame.lat0) * frame.scale
         return np.column_stack([x, y])
 
     return shapely.transform(geom, project)
@@ -114,20 +145,34 @@ def _layer_geometries(version_id: int, bbox: tuple[float, float, float, float]) 
     return [shapely.from_wkb(bytes(geom.wkb)) for geom in rows]
 
 
-def _conflicts(check: Check) -> tuple[list[shapely.Geometry], list[shapely.Geometry]]:
-    """Split the conflict geometries of failing findings from the areas the data does not cover."""
-    conflicts, not_covered = [], []
+def _conflicts(check: Check, titles: dict[str, str]) -> list[_Group]:
+    """Group the conflict geometries of the findings that did not pass, each group with its style.
+
+    Areas outside a zone the site must lie within, and areas the data does not cover, are drawn
+    apart from overlaps, so that a farmland sliver stays visible on a site outside the boundary.
+    """
+    not_covered, outside, overlaps, outside_of = [], [], [], []
     findings = (check.findings.exclude(status__in=[Status.PASS, Status.INFO])
                 .exclude(conflict_geom=None).order_by("order"))
     for finding in findings:
         geom = shapely.from_wkb(bytes(finding.conflict_geom.wkb))
-        (not_covered if finding.status == Status.NOT_COVERED else conflicts).append(geom)
-    return conflicts, not_covered
+        if finding.status == Status.NOT_COVERED:
+            not_covered.append(geom)
+        elif finding.kind == "must_be_within":
+            outside.append(geom)
+            outside_of.append(titles.get(finding.layer, finding.layer))
+        else:
+            overlaps.append(geom)
+    groups = [_Group(NOT_COVERED_STYLE, "not-covered", "数据未覆盖范围", not_covered),
+              _Group(OUTSIDE_STYLE, "conflict outside", f"位于{'、'.join(dict.fromkeys(outside_of))}外",
+                     outside),
+              _Group(CONFLICT_STYLE, "conflict", "冲突范围", overlaps)]
+    return [group for group in groups if group.geoms]
 
 
-def _path(geom: shapely.Geometry, frame: dict, style: str, css_class: str) -> str:
+def _path(geom: shapely.Geometry, frame: _Frame, style: str, css_class: str) -> str:
     """Write one geometry as an SVG path, clipped to the view and simplified to half a pixel."""
-    pixels = shapely.clip_by_rect(_to_pixels(geom, frame), -10, -10, frame["w"] + 10, frame["h"] + 10)
+    pixels = shapely.clip_by_rect(_to_pixels(geom, frame), -10, -10, frame.width + 10, frame.height + 10)
     pixels = shapely.simplify(pixels, 0.5, preserve_topology=True)
     d = _path_data(pixels)
     if not d:
@@ -153,7 +198,7 @@ def _ring(coords) -> str:
     return f"M{points[0]}L{' '.join(points[1:])}" if len(points) > 1 else ""
 
 
-def _north_arrow(map_w: int) -> str:
+def _north_arrow() -> str:
     x, y = 34, 30
     return (f'<g class="north-arrow" {FONT}>'
             f'<circle cx="{x}" cy="{y + 22}" r="20" fill="#ffffff" fill-opacity="0.85" stroke="#4b5563"/>'
@@ -169,15 +214,15 @@ def _nice_length(metres: float) -> float:
     return max(step * power for step in (1, 2, 5) if step * power <= metres)
 
 
-def _scale_bar(frame: dict, map_h: int) -> str:
+def _scale_bar(frame: _Frame) -> str:
     """Draw a scale bar whose length is measured on the ellipsoid along the mid-latitude."""
-    west, _, east, _ = frame["bbox"]
-    _, _, span_m = GEOD.inv(west, frame["lat0"], east, frame["lat0"])
-    metres_per_px = span_m / frame["w"]
-    length_m = _nice_length(metres_per_px * frame["w"] / 4)
+    west, _, east, _ = frame.bbox
+    span_m = geodesic_distance_m(west, frame.lat0, east, frame.lat0)
+    metres_per_px = span_m / frame.width
+    length_m = _nice_length(span_m / 4)
     px = length_m / metres_per_px
     label = f"{length_m / 1000:g} 公里" if length_m >= 1000 else f"{length_m:g} 米"
-    x, y = 16, map_h - 22
+    x, y = 16, frame.height - 22
     half, box = px / 2, px + 62  # room for the label centred on the bar's end
     return (f'<g class="scale-bar" {FONT} font-size="11">'
             f'<rect x="{x - 6}" y="{y - 18}" width="{box:.1f}" height="32" fill="#fff" fill-opacity=".85"/>'
@@ -192,15 +237,10 @@ def _legend(entries: list[tuple[str, str]], x0: int, height: int) -> str:
     rows = [f'<g class="legend" {FONT} font-size="12">',
             f'<rect x="{x0}" y="0" width="{LEGEND_WIDTH}" height="{height}" fill="#ffffff"/>',
             f'<text x="{x0 + 14}" y="26" font-size="14" font-weight="bold">图例</text>']
-    for i, (key, label) in enumerate(entries):
+    for i, (style, label) in enumerate(entries):
         y = 44 + i * 26
-        rows.append(f'<rect x="{x0 + 14}" y="{y}" width="26" height="16" {_swatch_style(key)}/>')
+        rows.append(f'<rect x="{x0 + 14}" y="{y}" width="26" height="16" {style}/>')
         rows.append(f'<text x="{x0 + 48}" y="{y + 12.5}">{html.escape(label)}</text>')
     rows.append(f'<text x="{x0 + 14}" y="{height - 28}" font-size="10" fill="#4b5563">CGCS2000 经纬度</text>')
     rows.append(f'<text x="{x0 + 14}" y="{height - 14}" font-size="10" fill="#4b5563">EPSG:4490</text>')
     return "".join(rows) + "</g>"
-
-
-def _swatch_style(key: str) -> str:
-    return {"site": SITE_STYLE.replace("9 4", "5 2"), "conflict": CONFLICT_STYLE,
-            "not-covered": NOT_COVERED_STYLE}.get(key) or LAYER_STYLES.get(key, DEFAULT_STYLE)

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
-from compliance import engine, services
+from compliance import services
 from compliance.mapsvg import site_map_svg
 from compliance.models import Check, Finding, Status
 from layers.crs import area_units
@@ -47,19 +47,11 @@ AREA_MEASURES = [("overlap", "share", "占用面积"), ("outside", "outside_shar
 
 def verify(check: Check, claimed_hash: str) -> bool:
     """Say whether `claimed_hash` is the result hash of `check` as recomputed from what is stored."""
-    findings = check.findings.order_by("order")
-    records = [services._finding_record(f.order, _finding_data(f)) for f in findings]  # run_check's payload
-    recomputed = services.result_hash(check.input_hash, check.ruleset_hash, check.layer_versions, records)
+    recomputed = services.recompute_result_hash(check)
     site_intact = geometry_hash(shapely.from_wkb(bytes(check.geom.wkb))) == check.input_hash
     claimed = (claimed_hash or "").strip().lower().encode()
     return (site_intact and hmac.compare_digest(recomputed.encode(), check.result_hash.encode())
             and hmac.compare_digest(recomputed.encode(), claimed))
-
-
-def _finding_data(finding: Finding) -> engine.FindingData:
-    return engine.FindingData(rule=finding.rule, status=finding.status, message_zh=finding.message_zh,
-                              message_en=finding.message_en, measures=finding.measures,
-                              features=finding.features)
 
 
 def render_report_html(check: Check, request=None) -> str:
@@ -83,16 +75,19 @@ def render_report_pdf(check: Check, request=None) -> bytes:
 def report_context(check: Check, request=None) -> dict:
     """Gather everything the report shows, formatted for officials (m², 亩, 公顷, Beijing time)."""
     verify_path = f"/api/checks/{check.id}/verify?hash={check.result_hash}"
+    stored = check.findings.select_related("layer_version__layer").order_by("order")
     with translation.override("zh-hans"):
+        findings = [_finding_row(f) for f in stored]
         return {
             "check": check,
             "verdict": _status(check.verdict),
             "project": _project(check),
             "category": str(Project.Category(check.category).label),
             "site": _site(check),
-            "map_svg": mark_safe(site_map_svg(check)),  # built from numbers and escaped labels only
-            "findings": [_finding_row(f) for f in
-                         check.findings.select_related("layer_version__layer").order_by("order")],
+            # Built from numbers and escaped labels only; 420 px high keeps it on the first A4 page.
+            "map_svg": mark_safe(site_map_svg(check, width=720, height=420)),
+            "findings": findings,
+            "issues": [f for f in findings if f["status"]["value"] not in (Status.PASS, Status.INFO)],
             "layers": _layers(check),
             "ruleset": {"name": check.ruleset.name, "version": check.ruleset.version,
                         "hash": check.ruleset_hash},
@@ -117,8 +112,9 @@ def _status(value: str) -> dict:
     return {"value": value, "zh": zh, "en": en}
 
 
-def _local(moment) -> str:
-    return timezone.localtime(moment, SHANGHAI).strftime("%Y-%m-%d %H:%M:%S（北京时间）")
+def _local(moment, zone_note: bool = True) -> str:
+    text = timezone.localtime(moment, SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}（北京时间）" if zone_note else text
 
 
 def _project(check: Check) -> dict | None:
@@ -223,6 +219,6 @@ def _layers(check: Check) -> list[dict]:
             continue
         rows.append({"slug": slug, "title": version.layer.title_zh, "number": version.number,
                      "source": version.source_name, "source_crs": version.source_crs,
-                     "imported_at": _local(version.created_at), "features": f"{version.feature_count:,}",
-                     "hash": version.content_hash[:12]})
+                     "imported_at": _local(version.created_at, zone_note=False),
+                     "features": f"{version.feature_count:,}", "hash": version.content_hash[:12]})
     return rows

@@ -21,7 +21,7 @@ from layers.models import Layer, Project, SiteRevision
 from layers.services import add_site_revision, geometry_hash
 
 __all__ = ["submit_check", "run_check", "check_project", "rerun_check", "compare_checks", "get_check",
-           "get_job", "project_checks", "gate", "is_stale"]
+           "get_job", "project_checks", "gate", "is_stale", "recompute_result_hash"]
 
 CATEGORIES = [c.value for c in Project.Category]
 
@@ -137,6 +137,14 @@ def run_check(geom_cgcs2000: shapely.Geometry, *, category: str = Project.Catego
                 layer_version_id=f.layer_version_id, **record)
         for f, record in zip(findings, stored, strict=True)])
     return check
+
+
+def recompute_result_hash(check: Check) -> str:
+    """Recompute a stored check's result hash from its stored findings, to verify a report."""
+    records = [_finding_record(f.order, engine.FindingData(
+        rule=f.rule, status=f.status, message_zh=f.message_zh, message_en=f.message_en,
+        measures=f.measures, features=f.features)) for f in check.findings.order_by("order")]
+    return result_hash(check.input_hash, check.ruleset_hash, check.layer_versions, records)
 
 
 def _finding_record(order: int, finding: engine.FindingData) -> dict:

@@ -32,6 +32,7 @@ __all__ = [
     "from_cgcs2000",
     "check_zone",
     "ellipsoidal_area_m2",
+    "geodesic_distance_m",
     "area_units",
     "gcj02_to_wgs84",
     "wgs84_to_gcj02",
@@ -290,6 +291,11 @@ def ellipsoidal_area_m2(geom: BaseGeometry) -> float:
     polygons = shapely.get_parts(shapely.get_parts(geom))
     return float(sum(abs(GEOD.geometry_area_perimeter(shapely.orient_polygons(p))[0])
                      for p in polygons if p.geom_type == "Polygon"))
+
+
+def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Return the distance in metres between two CGCS2000 points along the ellipsoid."""
+    return float(GEOD.inv(lon1, lat1, lon2, lat2)[2])
 
 
 def area_units(square_metres: float) -> dict[str, float]:

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 APT_PACKAGES=(postgresql-15-postgis-3 postgresql-15 gdal-bin libgdal-dev gettext
-  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
 
 install_system_packages() {
   local missing=()
