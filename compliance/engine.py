@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 
 import shapely
 from django.db import DatabaseError, transaction
-from pygeofilter.backends.native.evaluate import NativeEvaluator
-from pygeofilter.parsers.cql2_text import parse as parse_cql2
 
 from compliance import queries
 from compliance.models import STATUS_ORDER, Status
@@ -234,6 +232,10 @@ def _attribute_condition(rule: dict, site: Site, layer: Layer, version_id: int) 
 
 
 def _condition(text: str) -> Callable[[dict], bool]:
+    # pygeofilter builds its grammar on import (~0.5 s): load it on first use, not at start-up.
+    from pygeofilter.backends.native.evaluate import NativeEvaluator
+    from pygeofilter.parsers.cql2_text import parse as parse_cql2
+
     return NativeEvaluator(use_getattr=False).evaluate(parse_cql2(text))
 
 

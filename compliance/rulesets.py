@@ -10,8 +10,6 @@ from pathlib import Path
 import jsonschema
 import yaml
 from django.db import transaction
-from lark.exceptions import LarkError
-from pygeofilter.parsers.cql2_text import parse as parse_cql2
 
 from blueprint.errors import InvalidInput
 from compliance.models import RuleSet
@@ -60,6 +58,10 @@ def _check_references(content: dict) -> None:
             raise InvalidInput(f"规则 {rule['id']} 引用的图层 {rule['layer']} 未登记。"
                                f" (Rule {rule['id']} names an unregistered layer {rule['layer']}.)")
         if "condition" in rule:
+            # pygeofilter builds its grammar on import (~0.5 s): only when a rule needs it.
+            from lark.exceptions import LarkError
+            from pygeofilter.parsers.cql2_text import parse as parse_cql2
+
             try:
                 parse_cql2(rule["condition"])
             except LarkError as exc:

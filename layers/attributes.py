@@ -7,6 +7,7 @@ name the feature and the value that broke it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import pyarrow as pa
@@ -54,6 +55,17 @@ class AttributeMapper:
         """Return the converted columns, in the order of `self.fields`."""
         return [self._convert(name, batch[source], fids) for name, source in self.fields.items()]
 
+    def json_texts(self, fids: list, batch: dict[str, pa.Array]) -> pa.Array:
+        """Return each feature's attributes as a JSON object text, built column-wise."""
+        pieces = []
+        for i, (name, column) in enumerate(zip(self.fields, self.columns(fids, batch), strict=True)):
+            key = json.dumps(name, ensure_ascii=False)
+            prefix = pa.scalar(("{" if i == 0 else ",") + key + ":")
+            pieces += [prefix, _json_values(column, self.kinds[name])]
+        if not pieces:
+            return pa.array(["{}"] * len(fids), pa.string())
+        return pc.binary_join_element_wise(*pieces, "}", "")
+
     def _convert(self, name: str, column: pa.Array, fids: list) -> pa.Array:
         kind = self.kinds[name]
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -84,6 +96,24 @@ class AttributeMapper:
                     f" (Feature {fid}: field {name} holds '{str(value)[:40]}', expected {self.kinds[name]}.)",
                     fid=fid, field=name,
                 ) from exc
+
+
+_CONTROL = r"[\x00-\x1f]"
+
+
+def _json_values(column: pa.Array, kind: str) -> pa.Array:
+    """JSON literals for one converted column (nulls become null)."""
+    if kind in ("number", "integer"):
+        return pc.fill_null(pc.cast(column, pa.string()), "null")
+    text = pc.cast(column, pa.string())
+    if pc.any(pc.match_substring_regex(text, _CONTROL)).as_py():
+        # Rare: control characters need \u escapes, which json.dumps writes.
+        quoted = pa.array([None if v is None else json.dumps(v, ensure_ascii=False)
+                           for v in text.to_pylist()], pa.string())
+    else:
+        escaped = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
+        quoted = pc.binary_join_element_wise(pa.scalar('"'), escaped, pa.scalar('"'), "")
+    return pc.fill_null(quoted, "null")
 
 
 def _integral_floats_as_text(column: pa.Array) -> pa.Array:

@@ -32,6 +32,7 @@ __all__ = [
     "from_cgcs2000",
     "check_zone",
     "ellipsoidal_area_m2",
+    "ellipsoidal_areas_m2",
     "geodesic_distance_m",
     "area_units",
     "gcj02_to_wgs84",
@@ -291,6 +292,25 @@ def ellipsoidal_area_m2(geom: BaseGeometry) -> float:
     polygons = shapely.get_parts(shapely.get_parts(geom))
     return float(sum(abs(GEOD.geometry_area_perimeter(shapely.orient_polygons(p))[0])
                      for p in polygons if p.geom_type == "Polygon"))
+
+
+# Albers equal-area conic on the CGCS2000 ellipsoid, standard parallels for China: it preserves
+# ellipsoidal area, so planar areas in it are ellipsoidal areas (edges differ from geodesics by
+# far less than the 0.01 % any caller cares about on parcel-sized edges).
+_CHINA_ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +a=6378137 +rf=298.257222101 +units=m"
+
+
+@lru_cache(maxsize=1)
+def _albers() -> Transformer:
+    return Transformer.from_crs(_crs(CGCS2000), CRS.from_proj4(_CHINA_ALBERS), always_xy=True)
+
+
+def ellipsoidal_areas_m2(geoms: np.ndarray) -> np.ndarray:
+    """Return the ellipsoidal areas in m² of many EPSG:4490 geometries at once (vectorised)."""
+    transformer = _albers()
+    projected = shapely.transform(
+        geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+    return shapely.area(projected)
 
 
 def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

@@ -10,37 +10,29 @@ new one visible.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
+import psycopg2
 import pyogrio
-import shapely
-from django.conf import settings
-from django.db import connection, transaction
+from django.contrib.gis.geos import Polygon
+from django.db import DatabaseError, connection, transaction
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from blueprint.errors import InvalidInput, NotFound
 from layers import crs
-from layers.attributes import SQL_TYPES, AttributeMapper
+from layers.attributes import AttributeMapper
+from layers.copystream import COPY_COLUMNS, FAMILIES, Rows, Stream, Tally
 from layers.models import District, Layer, LayerVersion
 from layers.services import DISTRICT_LAYER, on_version_activated
 
 __all__ = ["ImportSummary", "import_layer", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".kml", ".zip", ".shp")
-_POLYGONAL = {"Polygon", "MultiPolygon"}
-_LINEAR = {"LineString", "MultiLineString"}
-_PUNTAL = {"Point", "MultiPoint"}
-_FAMILIES = {"Polygon": _POLYGONAL, "MultiPolygon": _POLYGONAL, "LineString": _LINEAR,
-             "MultiLineString": _LINEAR, "Point": _PUNTAL, "MultiPoint": _PUNTAL}
 
 
 @dataclass
@@ -100,9 +92,10 @@ def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
         version = LayerVersion.objects.create(
             layer=layer, number=_next_number(layer), content_hash=digest,
             source_name=path.name, source_crs=source.label, imported_by=imported_by)
+        rows = Rows(path, source, layer, mapper, version.pk, on_progress, info["features"])
         with connection.cursor() as cursor:
-            rejected = _stage(cursor, path, source, layer, mapper, info["features"], on_progress)
-            summary = _finish(cursor, layer, version, mapper, rejected)
+            _load(cursor, rows, version)
+        summary = _finish(layer, version, rows.tally)
         _set_coverage(version, coverage)
     summary.dropped_fields, summary.missing_fields = mapper.dropped, mapper.missing
     summary.seconds = round(time.monotonic() - started, 2)
@@ -162,7 +155,7 @@ def _source_crs(info: dict, path: Path) -> crs.SourceCRS:
 
 
 def _check_geometry_type(declared: str, layer: Layer, path: Path) -> None:
-    family = _FAMILIES.get(layer.geometry_type)
+    family = FAMILIES.get(layer.geometry_type)
     base = (declared or "Unknown").replace(" Z", "").replace(" M", "")
     if family is None or base == "Unknown" or base in family:
         return  # "Unknown" (e.g. GeoJSON) is checked feature by feature while staging
@@ -176,93 +169,6 @@ def _next_number(layer: Layer) -> int:
     return (last or 0) + 1
 
 
-def _batches(path: Path, batch_size: int) -> Iterator[tuple[list, np.ndarray, dict]]:
-    """Yield (fids, geometries, arrow columns) per batch of the file."""
-    try:
-        with pyogrio.open_arrow(path, batch_size=batch_size, return_fids=True,
-                                use_pyarrow=True) as (meta, reader):
-            fid_column = meta.get("fid_column") or "OGC_FID"
-            for batch in reader:
-                # GDAL names an unnamed geometry column "wkb_geometry": take whatever is left.
-                geometry_column = meta["geometry_name"] or next(
-                    name for name in batch.schema.names
-                    if name != fid_column and name not in set(meta["fields"]))
-                columns = {name: batch.column(name) for name in batch.schema.names}
-                fids = columns.pop(fid_column).to_pylist()
-                geoms = shapely.force_2d(shapely.from_wkb(columns.pop(geometry_column).to_numpy(
-                    zero_copy_only=False), on_invalid="warn"))
-                yield fids, geoms, columns
-    except (DataSourceError, DataLayerError, OSError) as exc:
-        raise InvalidInput(f"读取 {path.name} 时出错：文件可能已损坏。 (Reading {path.name} failed:"
-                           f" the file may be corrupt: {str(exc)[:200]})") from exc
-
-
-def _stage(cursor, path, source, layer, mapper, total, on_progress) -> list[dict]:
-    """COPY the file into a temporary staging table, batch by batch; return rejected features."""
-    columns = ", ".join(f"f{i} {SQL_TYPES[kind]}" for i, kind in enumerate(mapper.kinds.values()))
-    cursor.execute("DROP TABLE IF EXISTS import_staging")
-    cursor.execute(f"CREATE TEMP TABLE import_staging (fid bigint, {columns}{',' if columns else ''}"
-                   " geom geometry(Geometry, 4490)) ON COMMIT DROP")
-    names = ", ".join(["fid", *(f"f{i}" for i in range(len(mapper.kinds))), "geom"])
-    rejected: list[dict] = []
-    done = 0
-    for fids, geoms, batch in _batches(path, settings.BLUEPRINT["IMPORT_BATCH_SIZE"]):
-        keep = _triage(fids, geoms, layer, path, rejected)
-        kept_fids = [fid for fid, k in zip(fids, keep, strict=True) if k]
-        attributes = mapper.columns(kept_fids, {k: v.filter(pa.array(keep)) for k, v in batch.items()})
-        ewkb = shapely.to_wkb(shapely.set_srid(crs.to_cgcs2000(geoms[keep], source), 4490),
-                              hex=True, include_srid=True)
-        table = pa.table([pa.array(kept_fids, pa.int64()), *attributes, pa.array(ewkb, pa.string())],
-                         names=names.split(", "))
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-        buffer.seek(0)
-        cursor.copy_expert(f"COPY import_staging ({names}) FROM STDIN (FORMAT csv)", buffer)
-        done += len(fids)
-        if on_progress:
-            on_progress(done, total)
-    return rejected
-
-
-def _triage(fids, geoms, layer, path, rejected) -> np.ndarray:
-    """Reject empty geometries; stop on a geometry of the wrong kind."""
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    for fid in np.asarray(fids)[empty]:
-        rejected.append({"fid": int(fid), "reason": "空几何 / empty geometry"})
-    family = _FAMILIES.get(layer.geometry_type)
-    if family:
-        wrong = ~empty & ~np.isin(shapely.get_type_id(geoms), [_TYPE_IDS[t] for t in family])
-        if wrong.any():
-            index = int(np.flatnonzero(wrong)[0])
-            kind = geoms[index].geom_type
-            raise InvalidInput(
-                f"{path.name} 混有不同几何类型：要素 {fids[index]} 是 {kind}，图层 {layer.slug} 需要"
-                f" {layer.geometry_type}。 (Mixed geometry types: feature {fids[index]} is {kind};"
-                f" layer {layer.slug} takes {layer.geometry_type}.)")
-    return ~empty
-
-
-_TYPE_IDS = {"Point": 0, "LineString": 1, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5,
-             "MultiPolygon": 6}
-
-# Each version gets its own partition, filled without indexes, then indexed in one sorted
-# build and attached: far faster than growing one shared index row by row.
-_FINISH_SQL = """
-CREATE TEMP TABLE import_invalid ON COMMIT DROP AS
-  SELECT fid, ST_IsValidReason(geom) AS reason FROM import_staging WHERE NOT ST_IsValid(geom);
-UPDATE import_staging s SET geom = ST_CollectionExtract(ST_MakeValid(s.geom, 'method=structure'), {dim})
-  FROM import_invalid i WHERE s.fid = i.fid;
-CREATE TABLE {features} (LIKE layers_feature INCLUDING DEFAULTS);
-INSERT INTO {features} (version_id, fid, properties, area_m2, subdivided, geom)
-  SELECT {version}, fid, {properties},
-         CASE WHEN {dim} = 3 THEN ST_Area(geom::geography) END,
-         ST_NPoints(geom) > {max_vertices},
-         CASE WHEN {dim} = 3 THEN ST_Multi(geom) ELSE geom END
-  FROM import_staging WHERE NOT ST_IsEmpty(geom);
-CREATE TABLE {parts} (LIKE layers_featurepart INCLUDING DEFAULTS);
-INSERT INTO {parts} (feature_id, version_id, geom)
-  SELECT id, version_id, ST_Subdivide(geom, {max_vertices}) FROM {features} WHERE subdivided;
-"""
 _ATTACH_SQL = """
 CREATE INDEX ON {table} USING gist (geom);
 ALTER TABLE {table} ADD PRIMARY KEY (version_id, id),
@@ -272,49 +178,41 @@ ANALYZE {table};
 """
 
 
-def _properties_sql(mapper: AttributeMapper) -> str:
-    # jsonb_build_object takes at most 100 arguments: build wide schemas in chunks.
-    pairs = [f"{_literal(name)}, f{i}" for i, name in enumerate(mapper.kinds)]
-    chunks = [pairs[i:i + 40] for i in range(0, len(pairs), 40)] or [[]]
-    return " || ".join(f"jsonb_build_object({', '.join(chunk)})" for chunk in chunks)
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _finish(cursor, layer: Layer, version: LayerVersion, mapper: AttributeMapper,
-            rejected: list[dict]) -> ImportSummary:
-    dim = {"Polygon": 3, "MultiPolygon": 3, "LineString": 2, "MultiLineString": 2}.get(
-        layer.geometry_type, 1)
+def _load(cursor, rows: Rows, version: LayerVersion) -> None:
+    """Stream the rows into a new partition, index it once and attach it; then the parts."""
     features, parts = f"layers_feature_v{version.pk}", f"layers_featurepart_v{version.pk}"
-    cursor.execute(_FINISH_SQL.format(
-        dim=dim, features=features, parts=parts, version=version.pk, properties=_properties_sql(mapper),
-        max_vertices=int(settings.BLUEPRINT["SUBDIVIDE_MAX_VERTICES"])))
+    cursor.execute(f"CREATE TABLE {features} (LIKE layers_feature INCLUDING DEFAULTS)")
+    stream = Stream(iter(rows))
+    try:
+        cursor.copy_expert(f"COPY {features} ({COPY_COLUMNS}) FROM STDIN (FORMAT csv)", stream)
+    except (DatabaseError, psycopg2.Error):  # copy_expert bypasses Django's error wrapping
+        if stream.error is not None:
+            raise stream.error from None
+        raise
+    finally:
+        stream.close()
+    cursor.execute(f"CREATE TABLE {parts} (LIKE layers_featurepart INCLUDING DEFAULTS);"
+                   f" INSERT INTO {parts} (feature_id, version_id, geom)"
+                   f" SELECT id, version_id, ST_Subdivide(geom, {rows.max_vertices}) FROM {features}"
+                   " WHERE subdivided")
     for table, parent in ((features, "layers_feature"), (parts, "layers_featurepart")):
         cursor.execute(_ATTACH_SQL.format(table=table, parent=parent, version=version.pk))
-    cursor.execute("SELECT i.fid, i.reason, ST_IsEmpty(s.geom) FROM import_invalid i"
-                   " JOIN import_staging s USING (fid) ORDER BY i.fid")
-    repaired = []
-    for fid, reason, emptied in cursor.fetchall():
-        (rejected if emptied else repaired).append({"fid": fid, "reason": reason})
-    cursor.execute(f"SELECT count(*), coalesce(sum(area_m2), 0), ST_Extent(geom)::geometry FROM {features}")
-    count, area, extent = cursor.fetchone()
-    # ON COMMIT DROP is not enough when the caller's transaction outlives this import.
-    cursor.execute("DROP TABLE import_invalid, import_staging")
-    if count == 0:
+
+
+def _finish(layer: Layer, version: LayerVersion, tally: Tally) -> ImportSummary:
+    if tally.count == 0:
         raise InvalidInput("文件中没有可用的要素 (全部被拒绝)。 (No usable feature: all were rejected.)",
-                           rejected=rejected[:20])
-    version.feature_count, version.area_m2 = count, area
-    version.repaired, version.rejected = repaired, rejected
-    version.extent = _extent_polygon(extent)
+                           rejected=tally.rejected[:20])
+    version.feature_count, version.area_m2 = tally.count, tally.area_m2
+    version.repaired, version.rejected = tally.repaired, tally.rejected
+    version.extent = _extent_polygon(tally.bounds)
     version.save()
     layer.active_version = version
     layer.save(update_fields=["active_version"])
     on_version_activated(layer, version)
-    return ImportSummary(layer=layer.slug, version=version.number, created=True, features=count,
-                         area_m2=area, bbox=version.extent.extent if version.extent else None,
-                         repaired=repaired, rejected=rejected, source_crs=version.source_crs)
+    return ImportSummary(layer=layer.slug, version=version.number, created=True, features=tally.count,
+                         area_m2=tally.area_m2, bbox=tuple(tally.bounds), repaired=tally.repaired,
+                         rejected=tally.rejected, source_crs=version.source_crs)
 
 
 _COVERAGE_SQL = {
@@ -344,13 +242,10 @@ def _set_coverage(version: LayerVersion, codes: list[str] | None) -> None:
                        " WHERE id = %(version)s", {"version": version.pk, "codes": codes})
 
 
-def _extent_polygon(extent):
-    from django.contrib.gis.geos import GEOSGeometry, Polygon
-
-    if extent is None:
-        return None
-    geom = GEOSGeometry(extent)
-    if geom.geom_type != "Polygon":  # a point or a line: widen it to a polygon envelope
-        geom = Polygon.from_bbox(geom.extent)
+def _extent_polygon(bounds: list[float]) -> Polygon:
+    west, south, east, north = bounds
+    if east - west < 1e-9 or north - south < 1e-9:  # a point or a line: widen it a hair
+        west, south, east, north = west - 1e-7, south - 1e-7, east + 1e-7, north + 1e-7
+    geom = Polygon.from_bbox((west, south, east, north))
     geom.srid = 4490
     return geom

