@@ -201,7 +201,7 @@ class Stream(io.RawIOBase):
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self.queue: queue.Queue = queue.Queue(maxsize=2)  # bounds memory to a couple of batches
-        self.pending = b""
+        self.pending = memoryview(b"")
         self.error: BaseException | None = None
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._produce, args=(chunks,), daemon=True)
@@ -226,16 +226,17 @@ class Stream(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        while not self.pending:
+        while not len(self.pending):
             item = self.queue.get()
             if item is None:
                 if self.error is not None:
                     raise self.error
                 return b""
-            self.pending = item
+            self.pending = memoryview(item)
         size = len(self.pending) if size is None or size < 0 else size
+        # A memoryview slice copies nothing: slicing bytes here would copy the rest every read.
         chunk, self.pending = self.pending[:size], self.pending[size:]
-        return chunk
+        return bytes(chunk)
 
     def close(self) -> None:
         self.stop.set()

@@ -184,7 +184,8 @@ def _load(cursor, rows: Rows, version: LayerVersion) -> None:
     cursor.execute(f"CREATE TABLE {features} (LIKE layers_feature INCLUDING DEFAULTS)")
     stream = Stream(iter(rows))
     try:
-        cursor.copy_expert(f"COPY {features} ({COPY_COLUMNS}) FROM STDIN (FORMAT csv)", stream)
+        cursor.copy_expert(f"COPY {features} ({COPY_COLUMNS}) FROM STDIN (FORMAT csv)", stream,
+                           size=1 << 20)
     except (DatabaseError, psycopg2.Error):  # copy_expert bypasses Django's error wrapping
         if stream.error is not None:
             raise stream.error from None
