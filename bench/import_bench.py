@@ -141,10 +141,10 @@ def profile_child(gpkg: str) -> None:
     from django.db import connection
     from django.db.backends.utils import CursorWrapper
 
-    from layers import crs, importers
+    from layers import copystream, importers
 
     spent: dict[str, float] = defaultdict(float)
-    state = {"in_stage": False}  # SQL run while staging counts as staging
+    overlapped = "python: prepare rows (in a thread, overlapping COPY)"
 
     def timer(label: str, original):
         def timed_call(*args, **kwargs):
@@ -154,20 +154,13 @@ def profile_child(gpkg: str) -> None:
             return result
         return timed_call
 
-    def timed_batches(*args, batches=importers._batches):
-        iterator, start = batches(*args), time.perf_counter()
-        for item in iterator:
-            spent["stage: read + decode (pyogrio → shapely)"] += time.perf_counter() - start
-            yield item
+    def timed_rows(self, rows=copystream.Rows.__iter__):
+        iterator, start = rows(self), time.perf_counter()
+        for chunk in iterator:
+            spent[overlapped] += time.perf_counter() - start
+            yield chunk
             start = time.perf_counter()
-        spent["stage: read + decode (pyogrio → shapely)"] += time.perf_counter() - start
-
-    def staging(*args, stage=importers._stage):
-        state["in_stage"] = True
-        try:
-            return timer("stage: total", stage)(*args)
-        finally:
-            state["in_stage"] = False
+        spent[overlapped] += time.perf_counter() - start
 
     def each_statement(execute, sql, params, many, context):
         pieces = [sql] if many else [p for p in re.split(r";\s*\n", sql) if p.strip()]
@@ -176,23 +169,21 @@ def profile_child(gpkg: str) -> None:
             result = execute(piece, params, many, context)
             took = time.perf_counter() - start
             label = " ".join(piece.split())[:70] if took >= 0.05 else "statements under 0.05 s"
-            spent[("stage: sql " if state["in_stage"] else "sql: ") + label] += took
+            spent["sql: " + label] += took
         return result
 
-    importers._batches, importers._stage = timed_batches, staging
+    copystream.Rows.__iter__ = timed_rows
     importers.file_hash = timer("file hash (sha256)", importers.file_hash)
-    crs.to_cgcs2000 = timer("stage: reproject to CGCS2000", crs.to_cgcs2000)
-    CursorWrapper.copy_expert = lambda self, *a: timer("stage: COPY", self.cursor.copy_expert)(*a)
-    connection.commit = timer("commit (deferred constraint checks, WAL flush)", connection.commit)
+    CursorWrapper.copy_expert = lambda self, *a, **k: timer("COPY (waits for the rows)",
+                                                          self.cursor.copy_expert)(*a, **k)
+    connection.commit = timer("commit", connection.commit)
     start = time.perf_counter()
     with connection.execute_wrapper(each_statement):
         summary = importers.import_layer(SLUG, gpkg)
     total = time.perf_counter() - start
-    stage_parts = sum(v for k, v in spent.items() if k.startswith("stage:") and k != "stage: total")
-    spent["stage: rest (triage, attributes, encoding)"] = spent.pop("stage: total") - stage_parts
-    spent["other (file metadata, ORM, Python)"] = total - sum(spent.values())
+    spent["other (file metadata, ORM, Python)"] = total - sum(v for k, v in spent.items() if k != overlapped)
     spent["import_layer() total"] = total
-    rank = ("file", "stage", "sql", "commit", "other", "import_layer")
+    rank = ("file", "python", "COPY", "sql", "commit", "other", "import_layer")
     steps = sorted(spent.items(), key=lambda item: [item[0].startswith(r) for r in rank].index(True))
     print(json.dumps({"features": summary.features, "steps": dict(steps)}))
 

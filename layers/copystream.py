@@ -7,7 +7,9 @@ from __future__ import annotations
 import io
 import queue
 import threading
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +89,19 @@ class Tally:
     rejected: list[dict] = field(default_factory=list)
 
 
+@dataclass
+class _Prepared:
+    """One batch made ready for COPY, with what it adds to the tally."""
+
+    read: int
+    csv: bytes | None = None
+    count: int = 0
+    area_m2: float = 0.0
+    bounds: list = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+    repaired: list[dict] = field(default_factory=list)
+
+
 class Rows:
     """Prepare batches in CSV for COPY: validity and repair, areas, JSON, EWKB — all vectorised."""
 
@@ -98,23 +113,53 @@ class Rows:
         self.tally = Tally()
 
     def __iter__(self) -> Iterator[bytes]:
+        # Two threads prepare batches (GEOS, Arrow and numpy release the GIL) while COPY sends the
+        # previous ones; results are taken in order, so the tally is kept by this thread only.
         done = 0
-        for fids, geoms, batch in _batches(self.path, settings.BLUEPRINT["IMPORT_BATCH_SIZE"]):
-            keep = _triage(fids, geoms, self.layer, self.path, self.tally.rejected)
-            fids = [fid for fid, k in zip(fids, keep, strict=True) if k]
-            batch = {name: column.filter(pa.array(keep)) for name, column in batch.items()}
-            geoms, usable = self._valid(np.asarray(fids), crs.to_cgcs2000(geoms[keep], self.source))
-            if not usable.all():
-                fids = [fid for fid, k in zip(fids, usable, strict=True) if k]
-                batch = {name: column.filter(pa.array(usable)) for name, column in batch.items()}
-                geoms = geoms[usable]
-            if len(fids):
-                yield self._csv(fids, geoms, batch)
-            done += len(keep)
-            if self.on_progress:
-                self.on_progress(done, self.total)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            pending: deque = deque()
+            for fids, geoms, batch in _batches(self.path, settings.BLUEPRINT["IMPORT_BATCH_SIZE"]):
+                pending.append(pool.submit(self._prepare, fids, geoms, batch))
+                if len(pending) > 2:
+                    done, chunk = self._collect(pending.popleft().result(), done)
+                    if chunk:
+                        yield chunk
+            while pending:
+                done, chunk = self._collect(pending.popleft().result(), done)
+                if chunk:
+                    yield chunk
 
-    def _valid(self, fids: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _collect(self, prepared: _Prepared, done: int) -> tuple[int, bytes | None]:
+        tally = self.tally
+        tally.rejected += prepared.rejected
+        tally.repaired += prepared.repaired
+        if prepared.count:
+            tally.count += prepared.count
+            tally.area_m2 += prepared.area_m2
+            west, south, east, north = prepared.bounds
+            tally.bounds = [min(tally.bounds[0], west), min(tally.bounds[1], south),
+                            max(tally.bounds[2], east), max(tally.bounds[3], north)]
+        done += prepared.read
+        if self.on_progress:
+            self.on_progress(done, self.total)
+        return done, prepared.csv
+
+    def _prepare(self, fids: list, geoms: np.ndarray, batch: dict) -> _Prepared:
+        out = _Prepared(read=len(fids))
+        keep = _triage(fids, geoms, self.layer, self.path, out.rejected)
+        fids = [fid for fid, k in zip(fids, keep, strict=True) if k]
+        batch = {name: column.filter(pa.array(keep)) for name, column in batch.items()}
+        geoms, usable = self._valid(np.asarray(fids), crs.to_cgcs2000(geoms[keep], self.source), out)
+        if not usable.all():
+            fids = [fid for fid, k in zip(fids, usable, strict=True) if k]
+            batch = {name: column.filter(pa.array(usable)) for name, column in batch.items()}
+            geoms = geoms[usable]
+        if len(fids):
+            out.csv = self._csv(fids, geoms, batch, out)
+        return out
+
+    def _valid(self, fids: np.ndarray, geoms: np.ndarray,
+               out: _Prepared) -> tuple[np.ndarray, np.ndarray]:
         """Repair invalid geometries (GEOS make_valid, structure method); reject what vanishes."""
         invalid = ~shapely.is_valid(geoms)
         usable = np.ones(len(geoms), dtype=bool)
@@ -127,34 +172,27 @@ class Rows:
             geoms[invalid] = fixed
             for fid, reason, geom in zip(fids[invalid], reasons, fixed, strict=True):
                 entry = {"fid": int(fid), "reason": str(reason)}
-                (self.tally.rejected if geom is None or geom.is_empty else self.tally.repaired).append(entry)
+                (out.rejected if geom is None or geom.is_empty else out.repaired).append(entry)
             usable[invalid] = ~(shapely.is_missing(fixed) | shapely.is_empty(fixed))
         return geoms, usable
 
-    def _csv(self, fids: list, geoms: np.ndarray, batch: dict) -> bytes:
+    def _csv(self, fids: list, geoms: np.ndarray, batch: dict, out: _Prepared) -> bytes:
         if self.polygonal:
             geoms = _as_multi(geoms)
-        areas = crs.ellipsoidal_areas_m2(geoms) if self.polygonal else None
-        self._count(geoms, areas)
+        areas = crs.ellipsoidal_areas_m2(geoms) if self.polygonal else np.full(len(fids), np.nan)
+        out.count, out.area_m2 = len(fids), float(np.nansum(areas))
+        out.bounds = list(shapely.total_bounds(geoms))
         columns = {
             "version_id": pa.array(np.full(len(fids), self.version_id, dtype=np.int64)),
             "fid": pa.array(fids, pa.int64()),
             "properties": self.mapper.json_texts(fids, batch),
-            "area_m2": pa.array(areas if areas is not None else np.full(len(fids), np.nan)),
+            "area_m2": pa.array(areas, from_pandas=True),  # NaN (no area) → NULL
             "subdivided": pa.array(shapely.get_num_coordinates(geoms) > self.max_vertices),
             "geom": _hex_ewkb(geoms),
         }
         buffer = io.BytesIO()
         pacsv.write_csv(pa.table(columns), buffer, pacsv.WriteOptions(include_header=False))
         return buffer.getvalue()
-
-    def _count(self, geoms: np.ndarray, areas: np.ndarray | None) -> None:
-        tally = self.tally
-        tally.count += len(geoms)
-        tally.area_m2 += float(areas.sum()) if areas is not None else 0.0
-        west, south, east, north = shapely.total_bounds(geoms)
-        tally.bounds = [min(tally.bounds[0], west), min(tally.bounds[1], south),
-                        max(tally.bounds[2], east), max(tally.bounds[3], north)]
 
 
 COPY_COLUMNS = "version_id, fid, properties, area_m2, subdivided, geom"

@@ -294,23 +294,41 @@ def ellipsoidal_area_m2(geom: BaseGeometry) -> float:
                      for p in polygons if p.geom_type == "Polygon"))
 
 
-# Albers equal-area conic on the CGCS2000 ellipsoid, standard parallels for China: it preserves
-# ellipsoidal area, so planar areas in it are ellipsoidal areas (edges differ from geodesics by
-# far less than the 0.01 % any caller cares about on parcel-sized edges).
-_CHINA_ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +a=6378137 +rf=298.257222101 +units=m"
+# Albers equal-area conic on the CGCS2000 ellipsoid (Snyder, "Map Projections", §14), standard
+# parallels for China. It preserves ellipsoidal area, so planar areas in it are ellipsoidal
+# areas; its edges differ from geodesics by far less than 0.01 % on parcel-sized edges. Written
+# out in numpy because it runs over millions of vertices per import, several times faster
+# than a general transformer.
+_E2 = 1 / 298.257222101 * (2 - 1 / 298.257222101)
+_E = np.sqrt(_E2)
 
 
-@lru_cache(maxsize=1)
-def _albers() -> Transformer:
-    return Transformer.from_crs(_crs(CGCS2000), CRS.from_proj4(_CHINA_ALBERS), always_xy=True)
+def _authalic_q(sin_phi: np.ndarray) -> np.ndarray:
+    es = _E * sin_phi
+    return (1 - _E2) * (sin_phi / (1 - es * es) - np.log((1 - es) / (1 + es)) / (2 * _E))
+
+
+def _albers_constants(lat1: float = 25.0, lat2: float = 47.0) -> tuple[float, float]:
+    sins = np.sin(np.radians([lat1, lat2]))
+    m1, m2 = np.cos(np.radians([lat1, lat2])) / np.sqrt(1 - _E2 * sins ** 2)
+    q1, q2 = _authalic_q(sins)
+    n = (m1 ** 2 - m2 ** 2) / (q2 - q1)
+    return float(n), float(m1 ** 2 + n * q1)
+
+
+_ALBERS_N, _ALBERS_C = _albers_constants()
+_ALBERS_LON0 = 105.0
+
+
+def _albers(xy: np.ndarray) -> np.ndarray:
+    rho = 6378137.0 * np.sqrt(_ALBERS_C - _ALBERS_N * _authalic_q(np.sin(np.radians(xy[:, 1])))) / _ALBERS_N
+    theta = _ALBERS_N * np.radians(xy[:, 0] - _ALBERS_LON0)
+    return np.column_stack([rho * np.sin(theta), -rho * np.cos(theta)])
 
 
 def ellipsoidal_areas_m2(geoms: np.ndarray) -> np.ndarray:
     """Return the ellipsoidal areas in m² of many EPSG:4490 geometries at once (vectorised)."""
-    transformer = _albers()
-    projected = shapely.transform(
-        geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
-    return shapely.area(projected)
+    return shapely.area(shapely.transform(geoms, _albers))
 
 
 def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
