@@ -98,22 +98,21 @@ class AttributeMapper:
                 ) from exc
 
 
-_CONTROL = r"[\x00-\x1f]"
-
-
 def _json_values(column: pa.Array, kind: str) -> pa.Array:
     """JSON literals for one converted column (nulls become null)."""
     if kind in ("number", "integer"):
         return pc.fill_null(pc.cast(column, pa.string()), "null")
     text = pc.cast(column, pa.string())
-    if pc.any(pc.match_substring_regex(text, _CONTROL)).as_py():
+    if pc.any(pc.invert(pc.utf8_is_printable(text))).as_py():
         # Rare: control characters need \u escapes, which json.dumps writes.
         quoted = pa.array([None if v is None else json.dumps(v, ensure_ascii=False)
                            for v in text.to_pylist()], pa.string())
-    else:
-        escaped = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
-        quoted = pc.binary_join_element_wise(pa.scalar('"'), escaped, pa.scalar('"'), "")
-    return pc.fill_null(quoted, "null")
+        return pc.fill_null(quoted, "null")
+    if pc.any(pc.match_substring(text, "\\")).as_py():
+        text = pc.replace_substring(text, "\\", "\\\\")
+    if pc.any(pc.match_substring(text, '"')).as_py():
+        text = pc.replace_substring(text, '"', '\\"')
+    return pc.fill_null(pc.binary_join_element_wise(pa.scalar('"'), text, pa.scalar('"'), ""), "null")
 
 
 def _integral_floats_as_text(column: pa.Array) -> pa.Array:

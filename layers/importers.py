@@ -174,6 +174,7 @@ CREATE INDEX ON {table} USING gist (geom);
 ALTER TABLE {table} ADD PRIMARY KEY (version_id, id),
   ADD CONSTRAINT {table}_version CHECK (version_id = {version});
 ALTER TABLE {parent} ATTACH PARTITION {table} FOR VALUES IN ({version});
+SET LOCAL default_statistics_target = 20;  -- a 6 000-row sample plans a GiST filter well enough
 ANALYZE {table};
 """
 
