@@ -27,13 +27,14 @@ Missing system packages: ${missing[*]}. There is no apt-get here: install them w
 find_python() {
   local candidates=()
   [ -n "${PYTHON:-}" ] && candidates+=("$PYTHON")
-  candidates+=(python3.13 python3.12)
+  # 3.12 first (what the project is developed and tested on), then newer ones.
+  candidates+=(python3.12)
   if command -v pyenv >/dev/null; then
-    for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9])' | sort -rV); do
+    for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9])' | sort -V); do
       candidates+=("$(pyenv root)/versions/$v/bin/python3")
     done
   fi
-  candidates+=(python3)
+  candidates+=(python3 python3.13)
   for py in "${candidates[@]}"; do
     if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
       command -v "$py"; return 0
