@@ -144,7 +144,12 @@ def create_project(*, code: str, name: str, applicant: str, project_type: str | 
 
 
 def geometry_hash(geom: shapely.Geometry) -> str:
-    """Hash a normalised geometry, so that the same site drawn twice is recognised."""
+    """Hash a normalised geometry, so that the same site drawn twice is recognised.
+
+    A polygon hashes as the one-part multipolygon it is stored as.
+    """
+    if geom.geom_type == "Polygon":
+        geom = shapely.MultiPolygon([geom])
     return hashlib.sha256(shapely.to_wkb(shapely.normalize(geom), output_dimension=2)).hexdigest()
 
 

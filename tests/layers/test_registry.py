@@ -86,3 +86,14 @@ def test_project_site_revisions_keep_history():
     assert project.current_site == second
     assert second.area_m2 == pytest.approx(geod_area(square(116.58, 35.40, 300)), rel=1e-4)
     assert Project.objects.get(pk=project.pk).site_revisions.count() == 2
+
+
+@pytest.mark.django_db
+def test_loading_the_demo_twice_adds_nothing(small_data):
+    from django.core.management import call_command
+
+    from layers.models import LayerVersion, SiteRevision
+
+    before = (LayerVersion.objects.count(), SiteRevision.objects.count())
+    call_command("load_demo", data=str(small_data), verbosity=0)
+    assert (LayerVersion.objects.count(), SiteRevision.objects.count()) == before
