@@ -1,23 +1,17 @@
 """Shared test set-up: the small demo data, built once and loaded into the test database once."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-ROOT = Path(__file__).resolve().parent.parent
+from fixtures import ensure_built
 
 
 def small_fixture_dir() -> Path:
-    """Build (once) and return the folder of the `small` generated fixtures."""
-    folder = settings.BLUEPRINT["DATA_DIR"] / "fixtures" / "small"
-    if not (folder / "manifest.json").exists():
-        subprocess.run([sys.executable, "-m", "fixtures.build", "--size", "small", "--out", str(folder)],
-                       check=True, cwd=ROOT)
-    return folder
+    """Build (when missing or stale) and return the folder of the `small` generated fixtures."""
+    return ensure_built("small", settings.BLUEPRINT["DATA_DIR"] / "fixtures" / "small")
 
 
 @pytest.fixture(scope="session")

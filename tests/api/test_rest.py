@@ -27,7 +27,7 @@ def assert_problem(response, status, *words):
 
 
 def test_submit_geojson_and_read_back(client, small_data):
-    site, _ = oracle.isolated_edge_site(small_data, "basic_farmland", 2e-6, 2e-4)
+    site, _ = oracle.border_site(small_data, "basic_farmland", 150.0)
     response = post_json(client, "/api/checks", {"site": shapely.geometry.mapping(site)})
     assert response.status_code == 201, response.content
     body = response.json()
@@ -149,7 +149,7 @@ def upload(client, name: str, data: bytes, **fields):
 def test_txt_upload_two_parcels_and_a_hole_checked_against_farmland(client, small_data):
     from tests.compliance.test_parsers import txt_file
 
-    first, _ = oracle.isolated_edge_site(small_data, "basic_farmland", 2e-6, 2e-4)
+    first, _ = oracle.border_site(small_data, "basic_farmland", 150.0)
     west, south, east, north = first.bounds
     outer = shapely.box(east + 0.01, south, east + 0.013, south + 0.003)
     holed = shapely.Polygon(outer.exterior, [shapely.box(east + 0.011, south + 0.001,
@@ -173,7 +173,7 @@ def test_txt_upload_two_parcels_and_a_hole_checked_against_farmland(client, smal
 def test_dxf_upload_on_the_red_line_layer(client, small_data, tmp_path):
     from tests.compliance.test_parsers import dxf_file, project, ring
 
-    site, _ = oracle.isolated_edge_site(small_data, "basic_farmland", 2e-6, 2e-4)
+    site, _ = oracle.border_site(small_data, "basic_farmland", 150.0)
     data = dxf_file(tmp_path, {"红线": [ring(project(site, 4527))]})
     response = upload(client, "site.dxf", data, dxf_layer="红线")
     assert response.status_code == 201, response.content

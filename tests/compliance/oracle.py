@@ -10,7 +10,7 @@ import pyogrio.raw
 import shapely
 import yaml
 
-from tests.layers.helpers import geod_area
+from tests.layers.helpers import CGCS2000_GEOD, geod_area
 
 RULES = {rule["id"]: rule for rule in yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "compliance" / "rulesets" / "default.yaml").read_text(
@@ -63,24 +63,44 @@ def coverage(folder: Path):
     return shapely.union_all([g for g, p in zip(geoms, props, strict=True) if p["XZQDM"] in counties])
 
 
-def isolated_edge_site(folder: Path, slug: str, depth_deg: float, width_deg: float):
-    """A rectangle standing on the outside of one edge of an isolated feature, pushed
-    `depth_deg` into it: the overlap is a thin strip along a shared border."""
+_OUTWARD = 8e-4  # degrees of clear land the site spans beside the feature (~70–90 m)
+
+
+@cache
+def _border(folder: Path, slug: str):
+    """An edge of a feature facing land clear of the layer (≥ 4 000 m² of it)."""
     geoms, _ = layer_features(folder, slug)
     tree = shapely.STRtree(geoms)
     covered = coverage(folder)
-    for geom in geoms:
+    for index, geom in enumerate(geoms):
         polygon = shapely.orient_polygons(max(shapely.get_parts(geom), key=lambda p: p.area))
         ring = np.asarray(polygon.exterior.coords)
         for a, b in zip(ring[:-1], ring[1:], strict=True):
-            edge = b - a
-            length = np.hypot(*edge)
-            if length < 0.0015:  # ~150 m: long enough for a clear strip
+            length = np.hypot(*(b - a))
+            if length < 0.0005:  # ~50 m
                 continue
-            normal = np.array([edge[1], -edge[0]]) / length  # outward for a CCW exterior
-            site = shapely.Polygon([a - normal * depth_deg, b - normal * depth_deg,
-                                    b + normal * width_deg, a + normal * width_deg])
-            neighbours = tree.query(site.buffer(0.00005), predicate="intersects")
-            if len(neighbours) == 1 and covered.contains(site):
-                return site, geom
-    raise LookupError(f"no isolated edge in {slug}")
+            normal = np.array([b[1] - a[1], a[0] - b[0]]) / length  # outward for a CCW exterior
+            outside = shapely.Polygon([a, b, b + normal * _OUTWARD, a + normal * _OUTWARD])
+            others = [i for i in tree.query(outside.buffer(2e-5)) if i != index]
+            keep_clear = shapely.union_all(geoms[others]).buffer(2e-5) if others else shapely.Polygon()
+            land = _piece_on_edge(outside.difference(keep_clear), a, b)
+            if land is not None and geod_area(land) >= 4000 and covered.contains(land.buffer(1e-4)):
+                edge_m = CGCS2000_GEOD.line_length([a[0], b[0]], [a[1], b[1]])
+                return a, b, normal, edge_m, keep_clear
+    raise LookupError(f"no edge of {slug} faces clear land")
+
+
+def _piece_on_edge(geom, a, b):
+    edge = shapely.LineString([a, b]).buffer(1e-9)
+    parts = [p for p in shapely.get_parts(geom) if p.intersects(edge)]
+    return max(parts, key=lambda p: p.area) if parts else None
+
+
+def border_site(folder: Path, slug: str, overlap_m2: float):
+    """A site on clear land beside a feature, reaching about `overlap_m2` into it along one
+    edge: a shared border whose overlap is a thin strip (cm² to hundreds of m²)."""
+    a, b, normal, edge_m, keep_clear = _border(folder, slug)
+    depth = overlap_m2 / edge_m / 111_000  # degrees; the oracle measures the real overlap
+    rectangle = shapely.Polygon([a - normal * depth, b - normal * depth,
+                                 b + normal * _OUTWARD, a + normal * _OUTWARD])
+    return _piece_on_edge(rectangle.difference(keep_clear), a, b), None

@@ -36,10 +36,10 @@ def test_farmland_occupation_fails_with_the_right_area(small_data):
     assert geod_area(shapely.from_wkb(bytes(result.conflict_geom.wkb))) == pytest.approx(expected, rel=1e-6)
 
 
-@pytest.mark.parametrize("depth_deg,width_deg", [(1e-9, 2e-4), (8e-8, 2e-4), (2e-6, 2e-4)])
-def test_shared_border_sliver_review_band_and_fail(small_data, depth_deg, width_deg):
+@pytest.mark.parametrize("overlap_m2", [0.05, 3.0, 150.0])
+def test_shared_border_sliver_review_band_and_fail(small_data, overlap_m2):
     """A site on a farmland patch's border, pushed a hair, a little and clearly into it."""
-    site, _ = oracle.isolated_edge_site(small_data, "basic_farmland", depth_deg, width_deg)
+    site, _ = oracle.border_site(small_data, "basic_farmland", overlap_m2)
     geoms, _ = oracle.layer_features(small_data, "basic_farmland")
     area = oracle.overlap_m2(site, geoms)
     expected = oracle.grade(area, area / geod_area(site), oracle.RULES["basic_farmland"])
@@ -52,15 +52,15 @@ def test_the_three_grades_are_all_exercised(small_data):
     """Guard the parametrised case above against testing one grade three times."""
     geoms, _ = oracle.layer_features(small_data, "basic_farmland")
     grades = []
-    for depth, width in [(1e-9, 2e-4), (8e-8, 2e-4), (2e-6, 2e-4)]:
-        site, _ = oracle.isolated_edge_site(small_data, "basic_farmland", depth, width)
+    for overlap_m2 in [0.05, 3.0, 150.0]:
+        site, _ = oracle.border_site(small_data, "basic_farmland", overlap_m2)
         area = oracle.overlap_m2(site, geoms)
         grades.append(oracle.grade(area, area / geod_area(site), oracle.RULES["basic_farmland"]))
     assert grades == ["pass", "needs_review", "fail"]
 
 
 def test_state_council_exception_turns_farmland_fail_into_review(small_data):
-    site, _ = oracle.isolated_edge_site(small_data, "basic_farmland", 2e-6, 2e-4)
+    site, _ = oracle.border_site(small_data, "basic_farmland", 150.0)
     result = finding(run_check(site, category="major_state_council"), "basic_farmland")
     assert result.status == "needs_review"
     assert result.measures["exception"]["status_without"] == "fail"
@@ -123,7 +123,7 @@ def test_outside_the_data_is_not_covered_never_pass(small_data):
 
 
 def test_gcj02_site_is_checked_where_it_really_is(small_data):
-    site, _ = oracle.isolated_edge_site(small_data, "basic_farmland", 2e-6, 2e-4)
+    site, _ = oracle.border_site(small_data, "basic_farmland", 150.0)
     from compliance.services import submit_check
 
     gx, gy = wgs84_to_gcj02(*shapely.get_coordinates(site).T)
@@ -135,7 +135,7 @@ def test_gcj02_site_is_checked_where_it_really_is(small_data):
 
 
 def test_same_input_same_versions_same_findings(small_data):
-    site, _ = oracle.isolated_edge_site(small_data, "basic_farmland", 2e-6, 2e-4)
+    site, _ = oracle.border_site(small_data, "basic_farmland", 150.0)
     first, second = run_check(site), run_check(site)
     assert first.result_hash == second.result_hash and first.pk != second.pk
     rerun = rerun_check(first)

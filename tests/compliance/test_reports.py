@@ -27,7 +27,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture
 def failing_check(small_data) -> Check:
     """A project-less check of a site pushed clearly into one farmland patch: verdict fail."""
-    site, _ = oracle.isolated_edge_site(small_data, "basic_farmland", 2e-6, 2e-4)
+    site, _ = oracle.border_site(small_data, "basic_farmland", 150.0)
     check = run_check(site)
     assert check.verdict == "fail"
     return check

@@ -1,8 +1,6 @@
 """`manage.py load_demo`: build the demo fixtures if needed and load them; a no-op when unchanged."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import shapely
@@ -10,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from blueprint.errors import BlueprintError
+from fixtures import ensure_built
 from layers import crs
 from layers.importers import import_layer
 from layers.models import Project
@@ -28,11 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--data", help="a folder built by `python -m fixtures.build`")
 
     def handle(self, *args, size, data=None, **options):
-        folder = Path(data) if data else settings.BLUEPRINT["DATA_DIR"] / "fixtures" / size
-        if not (folder / "manifest.json").exists():
-            self.stderr.write(f"生成演示数据 building the {size} fixtures in {folder} …")
-            subprocess.run([sys.executable, "-m", "fixtures.build", "--size", size, "--out",
-                            str(folder)], check=True, cwd=settings.BASE_DIR)
+        default = settings.BLUEPRINT["DATA_DIR"] / "fixtures" / size
+        folder = Path(data) if data else ensure_built(size, default)
         ensure_seed_layers()
         # The generated control lines are complete for the counties they were built for, even
         # where a county has none of a layer's features.
