@@ -18,7 +18,7 @@ from compliance.models import STATUS_ORDER, Status
 from layers import crs
 from layers.models import Layer
 
-__all__ = ["Site", "FindingData", "evaluate", "applies", "worst"]
+__all__ = ["Site", "FindingData", "evaluate_all", "evaluate", "applies", "worst"]
 
 logger = logging.getLogger(__name__)
 NO_TOLERANCE = {"area_m2": 0.0, "share": 0.0}
@@ -55,15 +55,24 @@ def worst(statuses: list[str]) -> str:
     return max(statuses, key=STATUS_ORDER.index, default=Status.PASS)
 
 
-def evaluate(rule: dict, site: Site) -> FindingData:
+def evaluate_all(rules: list[dict], site: Site) -> list[FindingData]:
+    """Evaluate the applicable rules, reading the layers and their coverage once for all."""
+    slugs = {rule["layer"] for rule in rules}
+    layers = {layer.slug: layer for layer in
+              Layer.objects.select_related("active_version").filter(slug__in=slugs)}
+    versions = [layer.active_version_id for layer in layers.values() if layer.active_version_id]
+    coverage = queries.covered(site.geom, versions)
+    return [evaluate(rule, site, layers.get(rule["layer"]), coverage) for rule in rules]
+
+
+def evaluate(rule: dict, site: Site, layer: Layer | None, coverage: dict) -> FindingData:
     """Evaluate one applicable rule; never raise for a data problem, say `error` instead."""
-    layer = Layer.objects.select_related("active_version").filter(slug=rule["layer"]).first()
     if layer is None or layer.active_version is None:
         return FindingData(rule, Status.ERROR,
                            f"图层 {rule['layer']} 没有可用数据，本项未能检查。",
                            f"Layer {rule['layer']} has no active data: the rule could not run.")
     version = layer.active_version
-    inside, outside = queries.covered(site.geom, version.pk)
+    inside, outside = coverage[version.pk]
     if not inside:
         outside_m2 = crs.ellipsoidal_area_m2(outside) if outside is not None else site.area_m2
         return FindingData(

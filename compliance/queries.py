@@ -11,7 +11,10 @@ import json
 from dataclasses import dataclass
 
 import shapely
+import shapely.ops
 from django.db import connection
+
+from layers import crs
 
 __all__ = ["Hit", "overlaps", "nearest", "within_distance", "covered"]
 
@@ -57,25 +60,35 @@ def overlaps(site: shapely.Geometry, version_id: int) -> list[Hit]:
     return [hit for hit in hits if not hit.piece.is_empty]
 
 
-# KNN on the planar index ranks candidates; the geodesic distance then picks among them.
-_NEAREST = f"""
-WITH site AS (SELECT {_SITE} AS g),
-candidates AS (
-  SELECT p.feature_id, p.geom FROM layers_overlay_piece p, site
-  WHERE p.version_id = %(version)s ORDER BY p.geom <-> site.g LIMIT 16
+# Candidates are ranked by bounding-box distance (<#>), answered from each branch's GiST index
+# alone — exact <-> would first measure heavy polygons the branch then filters out. Pieces are
+# small, so the nearest feature is among the first few; the geodesic distance then picks it.
+# The site is inlined as a constant: an index-ordered scan needs one.
+_CANDIDATES = f"""
+WITH candidates AS (
+  (SELECT feature_id, geom FROM layers_featurepart WHERE version_id = %(version)s
+   ORDER BY geom <#> {_SITE} LIMIT 8)
+  UNION ALL
+  (SELECT id, geom FROM layers_feature WHERE version_id = %(version)s AND NOT subdivided
+   ORDER BY geom <#> {_SITE} LIMIT 8)
 )
-SELECT f.fid, f.properties, f.area_m2, min(ST_Distance(c.geom::geography, site.g::geography))
-FROM candidates c JOIN layers_feature f ON f.version_id = %(version)s AND f.id = c.feature_id, site
-GROUP BY f.id, f.fid, f.properties, f.area_m2 ORDER BY 4 LIMIT 1
+SELECT f.fid, f.properties, f.area_m2, ST_AsBinary(c.geom)
+FROM candidates c JOIN layers_feature f ON f.version_id = %(version)s AND f.id = c.feature_id
 """
 
 
 def nearest(site: shapely.Geometry, version_id: int) -> Hit | None:
     """Return the feature nearest to the site with its geodesic distance in metres."""
     with connection.cursor() as cursor:
-        cursor.execute(_NEAREST, {"site": shapely.to_wkb(site), "version": version_id})
-        row = cursor.fetchone()
-    return Hit(row[0], row[1], row[2], distance_m=row[3]) if row else None
+        cursor.execute(_CANDIDATES, {"site": shapely.to_wkb(site), "version": version_id})
+        rows = cursor.fetchall()
+    best = None
+    for fid, props, area, piece in rows:
+        near_site, near_piece = shapely.ops.nearest_points(site, shapely.from_wkb(bytes(piece)))
+        distance = crs.geodesic_distance_m(near_site.x, near_site.y, near_piece.x, near_piece.y)
+        if best is None or distance < best.distance_m:
+            best = Hit(fid, props, area, distance_m=distance)
+    return best
 
 
 # A degree box wide enough for `distance` metres at Chinese latitudes (cos 54° ≈ 0.59) narrows
@@ -108,15 +121,18 @@ def within_distance(site: shapely.Geometry, version_id: int, distance_m: float) 
             for fid, props, area, dist, piece in rows]
 
 
-def covered(site: shapely.Geometry, version_id: int) -> tuple[bool, shapely.Geometry | None]:
-    """Say whether the version's coverage holds the whole site, and what lies outside it."""
+def covered(site: shapely.Geometry,
+            version_ids: list[int]) -> dict[int, tuple[bool, shapely.Geometry | None]]:
+    """Say, per layer version, whether its coverage holds the whole site, and what lies outside."""
     with connection.cursor() as cursor:
         cursor.execute(f"""
             WITH site AS (SELECT {_SITE} AS g)
-            SELECT coverage IS NOT NULL AND ST_CoveredBy(site.g, coverage),
+            SELECT id, coverage IS NOT NULL AND ST_CoveredBy(site.g, coverage),
                    ST_AsBinary(CASE WHEN coverage IS NULL THEN site.g
+                                    WHEN ST_CoveredBy(site.g, coverage) THEN NULL
                                     ELSE ST_Difference(site.g, coverage) END)
-            FROM layers_layerversion, site WHERE id = %(version)s""",
-                       {"site": shapely.to_wkb(site), "version": version_id})
-        inside, outside = cursor.fetchone()
-    return inside, None if inside else shapely.from_wkb(bytes(outside))
+            FROM layers_layerversion, site WHERE id = ANY(%(versions)s)""",
+                       {"site": shapely.to_wkb(site), "versions": list(version_ids)})
+        rows = cursor.fetchall()
+    return {vid: (inside, None if inside else shapely.from_wkb(bytes(outside)))
+            for vid, inside, outside in rows}
