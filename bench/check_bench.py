@@ -1,0 +1,300 @@
+"""Benchmark compliance checks on the `city` data: in-process, over HTTP, beside a SQL floor.
+
+Usage: .venv/bin/python bench/check_bench.py [--typical N] [--large N] [--reload] [--seed S]
+
+Uses its own database `blueprint_checkbench` (loaded once; `--reload` recreates it). Sites are
+drawn deterministically. Results go to the "Compliance check benchmark" part of bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import Request, urlopen
+
+import numpy as np
+import psycopg2
+import shapely
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv" / "bin"
+DB = "blueprint_checkbench"
+START, END = "<!-- check-results:start -->", "<!-- check-results:end -->"
+WARMUP, CONCURRENCY, BAR_RATIO = 10, 4, 1.5
+BARS_MS = {"typical": 100, "large": 1000}  # HTTP p95
+
+# One statement, the overlaps a check computes on the same partitions and GiST indexes: ellipsoidal
+# areas of the site in the red line, farmland, development boundary, and within 30 m of water.
+_OVERLAP = """(SELECT coalesce(sum(ST_Area(ST_Intersection(p.geom, site.g)::geography)), 0)
+  FROM layers_overlay_piece p
+  WHERE p.version_id = %({})s AND p.geom && site.g AND ST_Intersects(p.geom, site.g))"""
+_LAYERS = ("ecological_redline", "basic_farmland", "urban_development_boundary")
+FLOOR_SQL = f"""WITH site AS (SELECT ST_GeomFromWKB(%(site)s, 4490) AS g)
+SELECT {", ".join(_OVERLAP.format(slug) for slug in _LAYERS)},
+ (SELECT coalesce(ST_Area(ST_Intersection(site.g, ST_Union(
+           ST_SetSRID(ST_Buffer(p.geom::geography, 30)::geometry, 4490)))::geography), 0)
+   FROM layers_overlay_piece p WHERE p.version_id = %(water_body)s
+   AND p.geom && ST_Expand(site.g, 30 / 60000.0) AND ST_DWithin(p.geom::geography, site.g::geography, 30))
+FROM site"""
+
+
+def dotenv() -> dict[str, str]:
+    """The variables of .data/env (written by scripts/setup.sh)."""
+    env_file = ROOT / ".data" / "env"
+    lines = env_file.read_text().splitlines() if env_file.exists() else []
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def bench_url() -> str:
+    """The project's DATABASE_URL (environment, then .data/env) with the database renamed."""
+    url = os.environ.get("DATABASE_URL") or dotenv().get("DATABASE_URL")
+    if not url:
+        sys.exit("No DATABASE_URL: run `make setup` first.")
+    return urlsplit(url)._replace(path=f"/{DB}").geturl()
+
+
+def admin_sql(url: str, statement: str, dbname: str) -> list[tuple]:
+    """Run one statement in autocommit mode on `dbname` (CREATE/DROP DATABASE, VACUUM)."""
+    p = urlsplit(url)
+    with closing(psycopg2.connect(host=p.hostname, port=p.port or 5432, user=p.username,
+                                  password=p.password, dbname=dbname)) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+
+
+def prepare(url: str, data: Path, reload: bool) -> dict:
+    """Create, migrate and load the bench database unless it already holds these fixtures."""
+    manifest = json.loads((data / "manifest.json").read_text())
+    if reload or not admin_sql(url, f"SELECT 1 FROM pg_database WHERE datname = '{DB}'", "postgres"):
+        admin_sql(url, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", "postgres")
+        admin_sql(url, f"CREATE DATABASE {DB}", "postgres")
+        admin_sql(url, "CREATE EXTENSION IF NOT EXISTS postgis", DB)
+    subprocess.run([VENV / "python", "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
+    active = dict(admin_sql(url, "SELECT l.slug, v.content_hash FROM layers_layer l "
+                                 "JOIN layers_layerversion v ON v.id = l.active_version_id", DB))
+    if any(active.get(slug) != entry["sha256"] for slug, entry in manifest["layers"].items()
+           if slug != "project_sites"):  # load_demo imports a file only once (by its hash)
+        print(f"loading {data} into {DB} …", flush=True)
+        subprocess.run([VENV / "python", "manage.py", "load_demo", "--data", str(data)], cwd=ROOT, check=True)
+        admin_sql(url, "VACUUM ANALYZE", DB)
+    return manifest
+
+
+def query(statement: str, params: dict | None = None) -> list[tuple]:
+    """Rows of one statement on Django's connection (the bench database)."""
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def polygon(lon: float, lat: float, area_m2: float, radii: np.ndarray, angles: np.ndarray) -> shapely.Polygon:
+    """A star-shaped (hence simple) polygon of about `area_m2` around (lon, lat)."""
+    x, y = radii * np.cos(angles), radii * np.sin(angles)
+    scale = np.sqrt(area_m2 / (0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))))  # metres
+    return shapely.Polygon(np.c_[lon + scale * x / 111320 / np.cos(np.radians(lat)), lat + scale * y / 1.1e5])
+
+
+def make_sites(rng: np.random.Generator, coverage: shapely.Geometry, n: int, large: bool) -> list:
+    """`n` polygons wholly inside the coverage: irregular 4–8-gons of 1–50 ha, or ~5 km² squares."""
+    (x0, y0, x1, y1), sites = coverage.bounds, []
+    while len(sites) < n:
+        lon, lat = rng.uniform(x0, x1), rng.uniform(y0, y1)
+        if large:
+            corners = rng.uniform(0, np.pi / 2) + np.pi / 4 * np.array([1, 3, 5, 7])
+            site = polygon(lon, lat, rng.uniform(4.5e6, 5.5e6), np.ones(4), corners)
+        else:
+            k = int(rng.integers(4, 9))
+            angles = (np.arange(k) + rng.uniform(-0.3, 0.3, k)) * 2 * np.pi / k + rng.uniform(0, np.pi)
+            area = float(np.exp(rng.uniform(np.log(1e4), np.log(5e5))))  # log-uniform 1–50 ha
+            site = polygon(lon, lat, area, rng.uniform(0.6, 1.0, k), angles)
+        if coverage.covers(site):
+            sites.append(site)
+    return sites
+
+
+def dense_large_sites(rng: np.random.Generator, coverage, n: int, farmland: int) -> tuple[list, list[int]]:
+    """The `n` of 8n random large sites that cross the most farmland patches, with their counts."""
+    candidates = make_sites(rng, coverage, 8 * n, large=True)
+    counts = [query("SELECT count(*) FROM layers_overlay_piece WHERE version_id = %(v)s AND geom && "
+                    "ST_GeomFromWKB(%(g)s, 4490) AND ST_Intersects(geom, ST_GeomFromWKB(%(g)s, 4490))",
+                    {"v": farmland, "g": shapely.to_wkb(s)})[0][0] for s in candidates]
+    best = sorted(range(len(candidates)), key=lambda i: -counts[i])[:n]
+    return [candidates[i] for i in best], [counts[i] for i in best]
+
+
+def timed(fn: Callable, items: list) -> tuple[float, float, float]:
+    """p50, p95 and mean milliseconds of `fn(item)` over `items`, after WARMUP untimed calls."""
+    for item in items[:WARMUP]:
+        fn(item)
+    times = []
+    for item in items:
+        start = time.perf_counter()
+        fn(item)
+        times.append(1000 * (time.perf_counter() - start))
+    return (*np.percentile(times, [50, 95]), float(np.mean(times)))
+
+
+class Server:
+    """gunicorn with 2 workers on a free loopback port, serving the bench database."""
+
+    def __enter__(self) -> Server:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.base = f"http://127.0.0.1:{s.getsockname()[1]}"
+        env = {**os.environ, **dotenv(), "DATABASE_URL": os.environ["DATABASE_URL"]}
+        self.log = open(ROOT / ".data" / "check_bench_gunicorn.log", "w")  # noqa: SIM115
+        cmd = [VENV / "gunicorn", "blueprint.wsgi", "--bind", self.base[7:], "--workers=2"]
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(120):
+            try:
+                return urlopen(f"{self.base}/healthz", timeout=5).close() or self
+            except OSError:
+                time.sleep(0.5)
+        self.__exit__()
+        sys.exit("gunicorn did not start: see .data/check_bench_gunicorn.log")
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+    def check(self, site: shapely.Geometry) -> None:
+        """POST /api/checks with the site as GeoJSON; fail unless a check was created."""
+        body = json.dumps({"site": shapely.geometry.mapping(site)}).encode()
+        request = Request(f"{self.base}/api/checks", body, {"Content-Type": "application/json"})
+        with urlopen(request, timeout=120) as response:  # raises HTTPError for 4xx/5xx
+            if response.status != 201:  # 202: queued as a background job
+                raise RuntimeError(f"POST /api/checks answered {response.status}, not 201")
+
+    def throughput(self, sites: list) -> float:
+        """Checks per second with CONCURRENCY clients, each site once."""
+        start = time.perf_counter()
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            list(pool.map(self.check, sites))
+        return len(sites) / (time.perf_counter() - start)
+
+
+def machine() -> dict[str, str]:
+    """CPU, RAM and the versions that matter here."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1]) / 1024 ** 2
+    pg = query("SELECT current_setting('server_version'), postgis_lib_version(), postgis_geos_version(), "
+               "current_setting('shared_buffers'), current_setting('work_mem')")[0]
+    git = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
+    return {"CPU": f"{cpu}, {os.cpu_count()} cores", "RAM": f"{mem:.1f} GiB",
+            "OS": f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+            "PostgreSQL": f"{pg[0]} (shared_buffers {pg[3]}, work_mem {pg[4]}; same machine, TCP 127.0.0.1)",
+            "PostGIS": f"{pg[1]} (GEOS {pg[2].split('-')[0]})", "code": f"git {git.stdout.strip()}"}
+
+
+def describe(sites: list, floor_rows: list[tuple]) -> str:
+    """Site count, sizes and what they meet (from the floor's overlap areas)."""
+    from layers.crs import ellipsoidal_area_m2
+    f, ha = np.array(floor_rows, dtype=float), np.array([ellipsoidal_area_m2(s) for s in sites]) / 1e4
+    hit = [f"{np.mean(h):.0%}" for h in (f[:, 1] > 0, f[:, 0] > 0, f[:, 2] >= 0.9999e4 * ha, f[:, 3] > 0)]
+    return (f"{len(sites)} sites of {ha.min():.1f}–{ha.max():.1f} ha (median {np.median(ha):.1f}); "
+            f"overlapping farmland {hit[0]}, red line {hit[1]}; wholly inside the development boundary "
+            f"{hit[2]}; within 30 m of water {hit[3]}")
+
+
+def render(info: dict, sizes: list[str], sites: dict, rows: dict) -> str:
+    """The results, in markdown."""
+    met = {True: "met", False: "**NOT met**"}
+    out = [f"Measured {time.strftime('%Y-%m-%d %H:%M')}; load average at the end {os.getloadavg()[0]:.1f}.",
+           "", "Machine:", "", *[f"- {k}: {v}" for k, v in info.items()], "",
+           "Data (`city` fixtures; features in the database, vertices from manifest.json):", "", *sizes, "",
+           "Sites:", "", *[f"- {k}: {v}" for k, v in sites.items()], "",
+           "| scenario | in-process p50 / p95 / mean (ms) | HTTP p50 / p95 (ms) | HTTP req/s (4 clients) "
+           "| SQL floor p50 / p95 (ms) | in-process ÷ floor (p50 / p95) |", "|---|---:|---:|---:|---:|---:|"]
+    verdict = []
+    for name, r in rows.items():
+        (i50, i95, mean), (h50, h95, _), (f50, f95, _) = r["inproc"], r["http"], r["floor"]
+        ratio = (i50 / f50, i95 / f95)
+        out.append(f"| {name} | {i50:.0f} / {i95:.0f} / {mean:.0f} | {h50:.0f} / {h95:.0f} | {r['rps']:.1f} "
+                   f"| {f50:.0f} / {f95:.0f} | {ratio[0]:.2f}× / {ratio[1]:.2f}× |")
+        bar = BARS_MS[name]
+        verdict.append(f"- {name}: HTTP p95 {h95:.0f} ms (bar ≤ {bar} ms) — {met[h95 <= bar]};"
+                       f" in-process {ratio[0]:.2f}× / {ratio[1]:.2f}× the floor at p50 / p95 (bar ≤ "
+                       f"{BAR_RATIO}×) — {met[max(ratio) <= BAR_RATIO]}")
+    return "\n".join([*out, "", "Bars:", "", *verdict, ""])
+
+
+def write_readme(results: str) -> None:
+    """Replace the text between the check-results markers (append the section if missing)."""
+    readme = Path(__file__).with_name("README.md")
+    text = readme.read_text()
+    if START not in text:
+        text = f"{text.rstrip()}\n\n# Compliance check benchmark\n\n{START}\n{END}\n"
+    head, tail = text.partition(START)[0], text.partition(END)[2]
+    readme.write_text(f"{head}{START}\n{results}{END}{tail}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--typical", type=int, default=200)
+    parser.add_argument("--large", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--reload", action="store_true", help="recreate and reload the bench database")
+    parser.add_argument("--data", type=Path, default=ROOT / ".data" / "fixtures" / "city")
+    args = parser.parse_args()
+    os.environ["DATABASE_URL"] = url = bench_url()  # before Django reads its settings
+    manifest = prepare(url, args.data.resolve(), args.reload)
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blueprint.settings")
+    import django
+    django.setup()
+    from compliance.services import run_check
+
+    layers = query("SELECT l.slug, v.id, v.feature_count, (SELECT count(*) FROM layers_featurepart p "
+                   "WHERE p.version_id = v.id), ST_AsBinary(v.coverage) FROM layers_layer l "
+                   "JOIN layers_layerversion v ON v.id = l.active_version_id ORDER BY l.slug")
+    versions = {slug: vid for slug, vid, *_ in layers}
+    sizes = [f"- {slug}: {n:,} features, {m['vertices']:,} vertices (largest {m['max_vertices']:,}), "
+             f"{parts:,} subdivided pieces" for slug, _, n, parts, _ in layers
+             if (m := manifest["layers"].get(slug))]
+    coverage = shapely.from_wkb(bytes(next(c for slug, *_, c in layers if slug == "basic_farmland")))
+    shapely.prepare(coverage)
+    rng = np.random.default_rng(args.seed)
+    scenarios = {"typical": make_sites(rng, coverage, args.typical, large=False)}
+    scenarios["large"], crossed = dense_large_sites(rng, coverage, args.large, versions["basic_farmland"])
+
+    def floor(site: shapely.Geometry) -> tuple:
+        return query(FLOOR_SQL, {"site": shapely.to_wkb(site), **versions})[0]
+
+    rows, site_info = {}, {}
+    for name, sites in scenarios.items():
+        print(f"{name}: in-process and SQL floor, {len(sites)} sites …", flush=True)
+        rows[name] = {"inproc": timed(run_check, sites), "floor": timed(floor, sites)}
+        site_info[name] = describe(sites, list(map(floor, sites)))
+    with Server() as server:
+        for name, sites in scenarios.items():
+            print(f"{name}: HTTP, {len(sites)} sites one by one, then {CONCURRENCY} clients …", flush=True)
+            rows[name]["http"] = timed(server.check, sites)
+            rows[name]["rps"] = server.throughput(sites)
+    site_info["large"] += (f"; farmland patches crossed: median {np.median(crossed):.0f} (range "
+                           f"{min(crossed)}–{max(crossed)}), the densest {len(crossed)} of {8 * len(crossed)}"
+                           " random squares")
+    site_info["seed"] = f"{args.seed} (numpy default_rng)"
+    results = render(machine(), sizes, site_info, rows)
+    print(results)
+    write_readme(results)
+
+
+if __name__ == "__main__":
+    main()
