@@ -4,6 +4,7 @@ read-only results and gate log."""
 from django import forms
 from django.contrib import admin, messages
 
+from blueprint.admin import ReadOnlyAdmin
 from blueprint.errors import InvalidInput
 from compliance.models import Check, Finding, GateDecision, RuleSet
 from compliance.rulesets import parse_ruleset, save_ruleset
@@ -59,17 +60,6 @@ class FindingInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False
 
 

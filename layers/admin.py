@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from blueprint.admin import ReadOnlyAdmin
 from blueprint.errors import BlueprintError
 from layers.importers import SUPPORTED_SUFFIXES, import_layer
 from layers.models import District, Layer, LayerVersion, Project, SiteRevision
@@ -75,22 +76,13 @@ def _summary_text(summary) -> str:
 
 
 @admin.register(LayerVersion)
-class LayerVersionAdmin(admin.ModelAdmin):
+class LayerVersionAdmin(ReadOnlyAdmin):
     """Versions are immutable: shown, never edited."""
 
     list_display = ["layer", "number", "feature_count", "area_m2", "source_name", "source_crs",
                     "created_at"]
     list_filter = ["layer"]
     formfield_overrides = _MAP
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(District)
