@@ -77,7 +77,7 @@ def admin_sql(url: str, statement: str, dbname: str) -> list[tuple]:
 
 
 def prepare(url: str, data: Path, reload: bool) -> dict:
-    """Create, migrate and load the bench database unless it already holds these fixtures."""
+    """Create, migrate and load the bench database unless it holds these fixtures; their layers."""
     manifest = json.loads((data / "manifest.json").read_text())
     if reload or not admin_sql(url, f"SELECT 1 FROM pg_database WHERE datname = '{DB}'", "postgres"):
         admin_sql(url, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", "postgres")
@@ -91,7 +91,7 @@ def prepare(url: str, data: Path, reload: bool) -> dict:
         print(f"loading {data} into {DB} …", flush=True)
         subprocess.run([VENV / "python", "manage.py", "load_demo", "--data", str(data)], cwd=ROOT, check=True)
         admin_sql(url, "VACUUM ANALYZE", DB)
-    return manifest
+    return manifest["layers"]
 
 
 def query(statement: str, params: dict | None = None) -> list[tuple]:
@@ -213,10 +213,11 @@ def describe(sites: list, floor_rows: list[tuple]) -> str:
             f"{hit[2]}; within 30 m of water {hit[3]}")
 
 
-def render(info: dict, sizes: list[str], sites: dict, rows: dict) -> str:
+def render(info: dict, sizes: list[str], sites: dict, rows: dict, load: float) -> str:
     """The results, in markdown."""
     met = {True: "met", False: "**NOT met**"}
-    out = [f"Measured {time.strftime('%Y-%m-%d %H:%M')}; load average at the end {os.getloadavg()[0]:.1f}.",
+    out = [f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')}; load average {load:.1f} before, "
+           f"{os.getloadavg()[0]:.1f} at the end (with the bench's own).",
            "", "Machine:", "", *[f"- {k}: {v}" for k, v in info.items()], "",
            "Data (`city` fixtures; features in the database, vertices from manifest.json):", "", *sizes, "",
            "Sites:", "", *[f"- {k}: {v}" for k, v in sites.items()], "",
@@ -253,8 +254,9 @@ def main() -> None:
     parser.add_argument("--reload", action="store_true", help="recreate and reload the bench database")
     parser.add_argument("--data", type=Path, default=ROOT / ".data" / "fixtures" / "city")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     os.environ["DATABASE_URL"] = url = bench_url()  # before Django reads its settings
-    manifest = prepare(url, args.data.resolve(), args.reload)
+    fixture = prepare(url, args.data.resolve(), args.reload)
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blueprint.settings")
     import django
@@ -266,8 +268,7 @@ def main() -> None:
                    "JOIN layers_layerversion v ON v.id = l.active_version_id ORDER BY l.slug")
     versions = {slug: vid for slug, vid, *_ in layers}
     sizes = [f"- {slug}: {n:,} features, {m['vertices']:,} vertices (largest {m['max_vertices']:,}), "
-             f"{parts:,} subdivided pieces" for slug, _, n, parts, _ in layers
-             if (m := manifest["layers"].get(slug))]
+             f"{parts:,} subdivided pieces" for slug, _, n, parts, _ in layers if (m := fixture.get(slug))]
     coverage = shapely.from_wkb(bytes(next(c for slug, *_, c in layers if slug == "basic_farmland")))
     shapely.prepare(coverage)
     rng = np.random.default_rng(args.seed)
@@ -288,10 +289,9 @@ def main() -> None:
             rows[name]["http"] = timed(server.check, sites)
             rows[name]["rps"] = server.throughput(sites)
     site_info["large"] += (f"; farmland patches crossed: median {np.median(crossed):.0f} (range "
-                           f"{min(crossed)}–{max(crossed)}), the densest {len(crossed)} of {8 * len(crossed)}"
-                           " random squares")
+                           f"{min(crossed)}–{max(crossed)}), the densest {len(crossed)} of 8× as many drawn")
     site_info["seed"] = f"{args.seed} (numpy default_rng)"
-    results = render(machine(), sizes, site_info, rows)
+    results = render(machine(), sizes, site_info, rows, load)
     print(results)
     write_readme(results)
 
