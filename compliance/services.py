@@ -18,7 +18,7 @@ from compliance.models import Check, Finding, GateDecision, Job, RuleSet, Status
 from compliance.rulesets import active_ruleset
 from layers import crs
 from layers.models import Layer, Project, SiteRevision
-from layers.services import add_site_revision, geometry_hash
+from layers.services import add_site_revision, district_mismatch, geometry_hash
 
 __all__ = ["submit_check", "run_check", "check_project", "rerun_check", "compare_checks", "get_check",
            "get_job", "project_checks", "gate", "is_stale", "recompute_result_hash"]
@@ -74,8 +74,10 @@ def submit_check(data=None, *, filename: str | None = None, format: str | None =
                             repair=repair, filename=filename)
         geom = parsed.geometry
         revision = _site_revision(project, parsed) if project else None
+        mismatch = district_mismatch(project, geom) if project else None
         origin = {"input_format": parsed.source_format, "source_crs": parsed.source_crs,
-                  "repair": parsed.repair or "", "warnings": parsed.warnings}
+                  "repair": parsed.repair or "",
+                  "warnings": parsed.warnings + ([mismatch] if mismatch else [])}
     args = {"category": category or (project.category if project else Project.Category.URBAN),
             "project": project, "site_revision": revision, **origin}
     if background is None:

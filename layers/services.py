@@ -25,6 +25,7 @@ __all__ = [
     "districts_at",
     "create_project",
     "add_site_revision",
+    "district_mismatch",
 ]
 
 SEED_FILE = Path(__file__).with_name("seed_layers.yaml")
@@ -141,6 +142,25 @@ def create_project(*, code: str, name: str, applicant: str, project_type: str | 
         code=str(parsed), name=name, applicant=applicant,
         project_type=project_type or parsed.project_type, stage=stage, category=category,
         district=district)
+
+
+def district_mismatch(project: Project, geom_cgcs2000: shapely.Geometry) -> str | None:
+    """Say when a site lies (partly) outside the district of its project's code, else None.
+
+    A wrong Gauss–Krüger zone or a mistyped region code shows up here first.
+    """
+    district = project.district
+    if district.geom is None:
+        return None
+    boundary = shapely.from_wkb(bytes(district.geom.wkb))
+    outside = shapely.difference(geom_cgcs2000, boundary)
+    if outside.is_empty or outside.area <= 1e-9 * geom_cgcs2000.area:
+        return None
+    share = crs.ellipsoidal_area_m2(outside) / crs.ellipsoidal_area_m2(geom_cgcs2000)
+    return (f"用地红线有 {share:.1%} 位于项目所属行政区 {district.name}（{district.code}）之外："
+            f"请核对统一项目代码中的区划码，或坐标的带号与坐标系。"
+            f" ({share:.1%} of the site lies outside {district.code}, the district of the project"
+            f" code: check the code's region, or the coordinates' zone and CRS.)")
 
 
 def geometry_hash(geom: shapely.Geometry) -> str:

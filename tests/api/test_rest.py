@@ -185,3 +185,15 @@ def test_dxf_upload_on_the_red_line_layer(client, small_data, tmp_path):
 def test_upload_errors_are_problem_json(client, tmp_path):
     assert_problem(upload(client, "site.txt", "[地块坐标]\n1,2,3\n".encode()), 400)
     assert_problem(upload(client, "site.xyz", b"nothing"), 400, "GeoJSON")
+
+
+def test_site_outside_the_projects_district_is_flagged(client):
+    project = Project.objects.filter(district_id="370811").order_by("code").first()
+    inside = shapely.from_wkb(bytes(project.current_site.geom.wkb))
+    weishan = square(116.90, 34.70, 200)  # 微山县, not 任城区
+    body = post_json(client, "/api/checks", {"site": shapely.geometry.mapping(weishan),
+                                             "project_code": project.code}).json()
+    assert any("370811" in w and "100.0%" in w for w in body["warnings"])
+    again = post_json(client, "/api/checks", {"site": shapely.geometry.mapping(inside),
+                                              "project_code": project.code}).json()
+    assert not any("370811" in w for w in again["warnings"])
