@@ -2,6 +2,7 @@
 
 import json
 
+from django.conf import settings
 from rest_framework import serializers
 
 from compliance.models import Check, Finding, GateDecision, Job
@@ -27,6 +28,14 @@ class CheckRequestSerializer(serializers.Serializer):
     project_code = serializers.CharField(required=False, help_text="统一项目代码: store the site as the "
                                          "project's new revision and check it")
     category = serializers.ChoiceField(required=False, choices=CATEGORIES)
+
+    def validate_file(self, upload):
+        limit = settings.BLUEPRINT["SITE_MAX_BYTES"]
+        if upload is not None and upload.size > limit:
+            raise serializers.ValidationError(
+                f"文件大小 {upload.size / 2**20:.1f} MiB 超过上限 {limit / 2**20:.0f} MiB：请只上传用地红线。"
+                f" (The file is {upload.size / 2**20:.1f} MiB; the limit is {limit / 2**20:.0f} MiB.)")
+        return upload
 
     def validate(self, attrs):
         if attrs.get("site") is None and attrs.get("file") is None and not attrs.get("project_code"):

@@ -14,5 +14,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
 ]
 
+handler400 = "blueprint.views.bad_request"
+handler403 = "blueprint.views.forbidden"
 handler404 = "blueprint.views.not_found"
 handler500 = "blueprint.views.server_error"

@@ -1,7 +1,13 @@
 """Project-wide views: the health probe."""
 
 from django.db.utils import DatabaseError
-from django.http import HttpResponseNotFound, HttpResponseServerError, JsonResponse
+from django.http import (
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseNotFound,
+    HttpResponseServerError,
+    JsonResponse,
+)
 
 from blueprint.checks import postgis_status
 
@@ -23,6 +29,22 @@ def _wants_problem(request) -> bool:
 def _problem(status: int, title: str, detail: str) -> JsonResponse:
     return JsonResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
                         status=status, content_type="application/problem+json")
+
+
+def bad_request(request, exception=None):
+    """400 raised by Django itself (e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+    if _wants_problem(request):
+        return _problem(400, "Bad request",
+                        "请求无效或过大（上限 20 MiB）。 (Bad or too large request; the limit is 20 MiB.)")
+    return HttpResponseBadRequest("<h1>400 请求无效 Bad request</h1>")
+
+
+def forbidden(request, exception=None):
+    """403 raised by Django itself (e.g. a missing CSRF token)."""
+    if _wants_problem(request):
+        return _problem(403, "Forbidden",
+                        "无权访问或缺少 CSRF 令牌。 (Forbidden, or the CSRF token is missing.)")
+    return HttpResponseForbidden("<h1>403 无权访问 Forbidden</h1>")
 
 
 def not_found(request, exception=None):

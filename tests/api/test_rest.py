@@ -197,3 +197,10 @@ def test_site_outside_the_projects_district_is_flagged(client):
     again = post_json(client, "/api/checks", {"site": shapely.geometry.mapping(inside),
                                               "project_code": project.code}).json()
     assert not any("370811" in w for w in again["warnings"])
+
+
+def test_oversized_upload_and_body_are_problem_json(client, settings):
+    settings.BLUEPRINT = {**settings.BLUEPRINT, "SITE_MAX_BYTES": 1000}
+    assert_problem(upload(client, "big.geojson", b" " * 2000), 400, "MiB")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    assert_problem(client.post("/api/checks", "x" * 2000, content_type="application/json"), 400)
