@@ -135,6 +135,21 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"CheckStatus": "compliance.models.Status"},
 }
 
+# pygeoapi reads these when its URLs are imported; the real configuration is built per
+# registry state by api/ogc/adapter.py.
+PYGEOAPI_CONFIG = {"server": {"url": "/ogc", "api_rules": {"strict_slashes": True}}}
+OPENAPI_DOCUMENT: dict = {}
+API_RULES = None  # set below, once pygeoapi is importable
+
+
+def _api_rules():
+    from pygeoapi.util import get_api_rules
+
+    return get_api_rules(PYGEOAPI_CONFIG)
+
+
+API_RULES = _api_rules()
+
 # The blueprint's own knobs.
 BLUEPRINT = {
     # Where import staging, fixtures built at set-up and imagery live.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("ogc/", include("pygeoapi.django_.urls")),
 ]
 
 handler400 = "blueprint.views.bad_request"

@@ -1,0 +1,68 @@
+"""Build pygeoapi's configuration from the layer registry (no hand-kept YAML per layer)."""
+
+from __future__ import annotations
+
+from layers.models import Layer
+
+__all__ = ["CRS84", "EPSG", "OUTPUT_CRS", "build_config", "visible_layers"]
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+OUTPUT_CRS = [CRS84, EPSG + "4490", EPSG + "3857"]
+LEVELS_BY_ACCESS = {"anonymous": ("public",), "staff": ("public", "internal"),
+                    "admin": ("public", "internal", "restricted")}
+
+
+def visible_layers(access: str) -> list[Layer]:
+    """The vector layers with data that an access class may see (the hook the access issue fills)."""
+    return list(Layer.objects.select_related("active_version")
+                .filter(kind=Layer.Kind.VECTOR, active_version__isnull=False,
+                        access_level__in=LEVELS_BY_ACCESS[access]).order_by("slug"))
+
+
+def build_config(layers: list[Layer], base_url: str) -> dict:
+    """Return a pygeoapi configuration with one collection per layer."""
+    return {
+        "server": {
+            "url": base_url, "mimetype": "application/json; charset=UTF-8", "encoding": "utf-8",
+            "languages": ["zh-CN", "en-US"], "map": {"url": "", "attribution": ""},
+            "limits": {"default_items": 10, "max_items": 1000},
+            "api_rules": {"strict_slashes": True},
+        },
+        "logging": {"level": "ERROR"},
+        "metadata": {
+            "identification": {
+                "title": {"zh": "一张蓝图 OGC API", "en": "One Blueprint OGC API"},
+                "description": {"zh": "工程建设项目审批“一张蓝图”图层服务",
+                                "en": "Layers of the construction-approval one blueprint"},
+                "keywords": ["一张蓝图", "三区三线", "CGCS2000"], "terms_of_service": "",
+                "url": base_url},
+            "license": {"name": "见各图层 (see each layer)", "url": base_url},
+            "provider": {"name": "一张蓝图 One Blueprint"},
+            "contact": {"name": "一张蓝图 One Blueprint"},
+        },
+        "resources": {layer.slug: _collection(layer) for layer in layers},
+    }
+
+
+def _collection(layer: Layer) -> dict:
+    version = layer.active_version
+    bbox = list(version.extent.extent) if version.extent else [73.0, 3.0, 136.0, 54.0]
+    return {
+        "type": "collection",
+        "title": {"zh": layer.title_zh, "en": layer.title_en},
+        "description": {"zh": f"{layer.title_zh}（第 {version.number} 版，{version.feature_count} 个要素）",
+                        "en": f"{layer.title_en} (version {version.number},"
+                              f" {version.feature_count} features)"},
+        "keywords": [layer.slug, layer.access_level],
+        "extents": {"spatial": {"bbox": bbox, "crs": CRS84}},
+        "links": [],
+        "providers": [{
+            "type": "feature", "name": "api.ogc.providers.LayerProvider", "data": layer.slug,
+            "id_field": "fid",
+            # Stored lon/lat in CGCS2000; declared as CRS84 (identical within centimetres) because
+            # pygeoapi 0.24 mishandles a latitude-first storage CRS (its issue #2102). Output in
+            # EPSG:4490 is flipped latitude-first by the provider itself.
+            "storage_crs": CRS84, "crs": OUTPUT_CRS,
+        }],
+    }

@@ -1,0 +1,139 @@
+"""A pygeoapi feature provider over the active version of a registered layer."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.contrib.gis.geos import Polygon
+from django.core.exceptions import FieldError
+from django.db.models import BigIntegerField, F, FloatField, Func
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from pygeoapi.provider.base import BaseProvider, ProviderInvalidQueryError, ProviderItemNotFoundError
+
+from layers.models import Feature, Layer
+
+__all__ = ["LayerProvider"]
+
+_JSON_TYPES = {"string": "string", "number": "number", "integer": "integer", "date": "string"}
+
+
+class LayerProvider(BaseProvider):
+    """Features of one layer's active version; pygeoapi makes one per request, so keep it light."""
+
+    def __init__(self, provider_def: dict) -> None:
+        super().__init__(provider_def)
+        self.layer = Layer.objects.select_related("active_version").get(slug=self.data)
+        self.version = self.layer.active_version
+        self._fields = self.get_fields()  # BaseProvider.fields reads this
+
+    def get_fields(self) -> dict:
+        return {name: {"type": _JSON_TYPES.get(kind, "string")} for name, kind in self.layer.fields.items()}
+
+    def query(self, offset=0, limit=10, resulttype="results", bbox=None, datetime_=None, properties=None,
+              sortby=None, select_properties=None, skip_geometry=False, q=None, filterq=None,
+              crs_transform_spec=None, **kwargs) -> dict:
+        """Return a page of features (bbox in lon/lat, as pygeoapi hands over the storage CRS)."""
+        features = self._filtered(bbox or [], properties or [], filterq)
+        unfiltered = not (bbox or properties or filterq)
+        # The version already knows its size: no full count for an unfiltered big layer.
+        matched = self.version.feature_count if unfiltered else features.count()
+        collection = {"type": "FeatureCollection", "features": [], "numberMatched": matched}
+        if resulttype == "hits":
+            collection["numberReturned"] = 0
+            return collection
+        rows = self._rows(self._sorted(features, sortby or []), crs_transform_spec, skip_geometry)
+        page = rows[int(offset):int(offset) + int(limit)]
+        collection["features"] = [self._feature(row, select_properties) for row in page]
+        collection["numberReturned"] = len(collection["features"])
+        return collection
+
+    def get(self, identifier, crs_transform_spec=None, **kwargs) -> dict:
+        """Return one feature by its source feature id."""
+        try:
+            fid = int(identifier)
+        except (TypeError, ValueError) as exc:
+            raise ProviderItemNotFoundError(
+                f"要素编号应为整数 (feature ids are integers): {identifier}") from exc
+        row = self._rows(self._active().filter(fid=fid), crs_transform_spec, False).first()
+        if row is None:
+            raise ProviderItemNotFoundError(f"没有要素 {identifier} (no feature {identifier})")
+        return self._feature(row, None)
+
+    def _active(self):
+        return Feature.objects.filter(version_id=self.version.pk)
+
+    def _filtered(self, bbox, properties, filterq):
+        features = self._active()
+        if bbox:
+            features = features.filter(geom__bboverlaps=Polygon.from_bbox(tuple(map(float, bbox[:4]))))
+        for name, value in properties:
+            features = features.filter(**{f"properties__{name}": self._typed(name, value)})
+        if filterq is not None:
+            features = self._cql2(features, filterq)
+        return features
+
+    def _cql2(self, features, filterq):
+        from pygeofilter.backends.django import to_filter
+
+        # Each property as a typed SQL value (alias: not selected), so that CQL2 compares text
+        # with text and numbers with numbers rather than with jsonb.
+        aliases = {}
+        for name, spec in self.fields.items():
+            text = KeyTextTransform(name, "properties")
+            kind = spec["type"]
+            aliases[f"p_{name}"] = Cast(text, FloatField()) if kind == "number" else (
+                Cast(text, BigIntegerField()) if kind == "integer" else text)
+        mapping = {name: f"p_{name}" for name in self.fields}
+        mapping.update({"geometry": "geom", "geom": "geom", "fid": "fid"})
+        try:
+            return features.alias(**aliases).filter(to_filter(filterq, mapping))
+        except (KeyError, FieldError) as exc:
+            raise ProviderInvalidQueryError(
+                f"CQL2 过滤条件引用了未知属性 {exc}；可用属性见 queryables。"
+                f" (The filter names an unknown property {exc}: see the queryables.)") from exc
+
+    def _typed(self, name: str, value: str):
+        kind = self.fields.get(name, {}).get("type")
+        try:
+            return float(value) if kind == "number" else int(value) if kind == "integer" else value
+        except ValueError as exc:
+            raise ProviderInvalidQueryError(f"属性 {name} 应为数值 (property {name} takes a number)") from exc
+
+    def _sorted(self, features, sortby):
+        keys = []
+        for item in sortby:
+            name = item["property"]
+            if name != "fid" and name not in self.fields:
+                raise ProviderInvalidQueryError(f"无法按未知属性 {name} 排序 (cannot sort by {name})")
+            field = "fid" if name == "fid" else f"properties__{name}"
+            keys.append(("-" if item.get("order") == "-" else "") + field)
+        return features.order_by(*keys, "fid")
+
+    def _rows(self, features, crs_transform_spec, skip_geometry):
+        columns = ["fid", "properties"]
+        if not skip_geometry:
+            features = features.annotate(geojson=AsGeoJSON(_output_geometry(crs_transform_spec)))
+            columns.append("geojson")
+        return features.values(*columns)
+
+    def _feature(self, row: dict, select_properties) -> dict:
+        properties = row["properties"]
+        if select_properties:
+            properties = {k: v for k, v in properties.items() if k in select_properties}
+        geometry = json.loads(row["geojson"]) if row.get("geojson") else None
+        return {"type": "Feature", "id": row["fid"], "geometry": geometry, "properties": properties}
+
+
+def _output_geometry(crs_transform_spec):
+    """The geometry in the requested CRS; the database holds lon/lat CGCS2000."""
+    target = str(getattr(crs_transform_spec, "target_crs_uri", "") or "")
+    if target.endswith("/4490"):
+        # EPSG:4490 is latitude-first by definition: answer (lat, lon).
+        return Func(F("geom"), function="ST_FlipCoordinates", output_field=GeometryField(srid=4490))
+    if target.endswith("/3857"):
+        return Func(F("geom"), template="ST_Transform(ST_SetSRID(%(expressions)s, 4326), 3857)",
+                    output_field=GeometryField(srid=3857))
+    return F("geom")
