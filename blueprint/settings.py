@@ -4,6 +4,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import SimpleLazyObject
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -136,10 +137,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # pygeoapi reads these when its URLs are imported; the real configuration is built per
-# registry state by api/ogc/adapter.py.
+# registry state by api/ogc/adapter.py. Lazy, so that loading settings does not import pygeoapi.
 PYGEOAPI_CONFIG = {"server": {"url": "/ogc", "api_rules": {"strict_slashes": True}}}
 OPENAPI_DOCUMENT: dict = {}
-API_RULES = None  # set below, once pygeoapi is importable
 
 
 def _api_rules():
@@ -148,7 +148,7 @@ def _api_rules():
     return get_api_rules(PYGEOAPI_CONFIG)
 
 
-API_RULES = _api_rules()
+API_RULES = SimpleLazyObject(_api_rules)
 
 # The blueprint's own knobs.
 BLUEPRINT = {

@@ -12,7 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
-    path("ogc/", include("pygeoapi.django_.urls")),
+    path("ogc/", include("api.ogc.urls")),
 ]
 
 handler400 = "blueprint.views.bad_request"

@@ -10,6 +10,9 @@ from layers.services import register_layer
 
 
 class Command(BaseCommand):
+    # A data command: `migrate` runs the system checks at set-up; loading the URLconf for them
+    # here would import the whole web stack (pygeoapi, DRF) before every import.
+    requires_system_checks: list = []
     help = "导入矢量文件为图层的新版本 (GeoJSON, GeoPackage, KML, zipped Shapefile)."
 
     def add_arguments(self, parser):

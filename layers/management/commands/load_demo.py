@@ -20,6 +20,9 @@ DEMO_LAYERS = ["admin_district", "ecological_redline", "basic_farmland", "urban_
 
 
 class Command(BaseCommand):
+    # A data command: `migrate` runs the system checks at set-up; loading the URLconf for them
+    # here would import the whole web stack (pygeoapi, DRF) before every import.
+    requires_system_checks: list = []
     help = "构建并加载演示数据 (build and load the demo data)."
 
     def add_arguments(self, parser):
