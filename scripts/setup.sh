@@ -6,6 +6,8 @@ source "$(dirname "$0")/lib.sh"
 
 APT_PACKAGES=(postgresql-15-postgis-3 postgresql-15 gdal-bin libgdal-dev gettext
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
+# `setup.sh --test` (what `make test` runs) also installs the browser the browser tests drive.
+[ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium chromium-driver)
 
 install_system_packages() {
   local missing=()
