@@ -1,10 +1,17 @@
 """Shared test set-up: the small demo data, built once and loaded into the test database once."""
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 
 from fixtures import ensure_built
 
@@ -25,3 +32,28 @@ def django_db_setup(django_db_setup, django_db_blocker):
     folder = small_fixture_dir()
     with django_db_blocker.unblock():
         call_command("load_demo", data=str(folder), verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup, django_db_blocker):
+    """gunicorn serving the test database, as a client on the network would meet the service."""
+    settings_dict = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "blueprint.wsgi", "--bind",
+                             f"127.0.0.1:{port}", "--workers", "2"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -2,11 +2,6 @@
 against the fixture files read directly (never against the code under test)."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 
@@ -15,37 +10,11 @@ import pyogrio.raw
 import pytest
 import shapely
 from django.contrib.auth.models import User
-from django.db import connection
 
 from tests.compliance import oracle
 
 pytestmark = pytest.mark.django_db
 EPSG4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup, django_db_blocker):
-    """gunicorn serving the test database, as a client on the network would meet the service."""
-    settings_dict = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "blueprint.wsgi", "--bind",
-                             f"127.0.0.1:{port}", "--workers", "1"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def gdal_read(server, slug: str, **options):
