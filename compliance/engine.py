@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+import numpy as np
 import shapely
 from django.db import DatabaseError, transaction
 
@@ -56,16 +58,39 @@ def worst(statuses: list[str]) -> str:
 
 
 def evaluate_all(rules: list[dict], site: Site) -> list[FindingData]:
-    """Evaluate the applicable rules, reading the layers and their coverage once for all."""
+    """Evaluate the applicable rules: the layers, their coverage and what the site meets in them
+    are read once for all rules, the site's overlays in one statement."""
     slugs = {rule["layer"] for rule in rules}
     layers = {layer.slug: layer for layer in
               Layer.objects.select_related("active_version").filter(slug__in=slugs)}
     versions = [layer.active_version_id for layer in layers.values() if layer.active_version_id]
     coverage = queries.covered(site.geom, versions)
-    return [evaluate(rule, site, layers.get(rule["layer"]), coverage) for rule in rules]
+    runnable = [(rule, layers[rule["layer"]].active_version_id) for rule in rules
+                if rule["layer"] in layers and coverage.get(layers[rule["layer"]].active_version_id, (0,))[0]]
+    try:
+        with transaction.atomic():  # a failed read must not poison the transaction storing the check
+            data = queries.read_site(site.geom, _reads(runnable))
+    except DatabaseError as exc:
+        logger.error("reading the site failed: %s", exc)
+        data = exc
+    return [evaluate(rule, site, layers.get(rule["layer"]), coverage, data) for rule in rules]
 
 
-def evaluate(rule: dict, site: Site, layer: Layer | None, coverage: dict) -> FindingData:
+def _reads(runnable: list[tuple[dict, int]]) -> queries.Reads:
+    overlaps, within, nearest = set(), set(), set()
+    for rule, version in runnable:
+        if rule["kind"] == "min_distance":
+            within.add((version, float(rule["distance_m"])))
+            nearest.add((version, float(rule["distance_m"])))
+        else:
+            overlaps.add(version)
+            if rule["kind"] == "must_not_intersect":
+                nearest.add((version, None))
+    return queries.Reads(frozenset(overlaps), frozenset(within), frozenset(nearest))
+
+
+def evaluate(rule: dict, site: Site, layer: Layer | None, coverage: dict,
+             data: queries.SiteData | Exception) -> FindingData:
     """Evaluate one applicable rule; never raise for a data problem, say `error` instead."""
     if layer is None or layer.active_version is None:
         return FindingData(rule, Status.ERROR,
@@ -81,13 +106,10 @@ def evaluate(rule: dict, site: Site, layer: Layer | None, coverage: dict) -> Fin
             f"{outside_m2:.2f} m² of the site lie outside the coverage of {layer.title_en}: not assessed.",
             version.pk, {"outside_coverage": crs.area_units(outside_m2)},
             conflict=_polygonal(outside))
-    try:
-        with transaction.atomic():  # a failing rule must not poison the rest of the check
-            finding = _KINDS[rule["kind"]](rule, site, layer, version.pk)
-    except DatabaseError as exc:
-        logger.error("rule %s failed: %s", rule["id"], exc)
-        return FindingData(rule, Status.ERROR, f"本项检查执行失败，结果未知：{str(exc)[:200]}",
-                           f"The rule failed to run; no result: {str(exc)[:200]}", version.pk)
+    if isinstance(data, Exception):
+        return FindingData(rule, Status.ERROR, f"本项检查执行失败，结果未知：{str(data)[:200]}",
+                           f"The rule failed to run; no result: {str(data)[:200]}", version.pk)
+    finding = _KINDS[rule["kind"]](rule, site, layer, version.pk, data)
     finding.layer_version_id = version.pk
     return _apply_exceptions(finding, site.category)
 
@@ -135,9 +157,11 @@ def _polygonal(geom):
 
 def _feature_rows(rule: dict, hits: list[queries.Hit], site: Site) -> list[dict]:
     keys = rule.get("key_fields") or []
+    pieces = np.array([hit.piece if hit.piece is not None else shapely.Polygon() for hit in hits])
+    areas = crs.ellipsoidal_areas_m2(pieces) if len(pieces) else []
     rows = []
-    for hit in hits:
-        area = crs.ellipsoidal_area_m2(hit.piece) if hit.piece is not None else 0.0
+    for hit, area in zip(hits, areas, strict=True):
+        area = float(area)
         row = {"fid": hit.fid, "attributes": {k: hit.properties.get(k) for k in keys},
                "overlap": crs.area_units(area), "share_of_site": round(area / site.area_m2, 6)}
         if hit.distance_m is not None:
@@ -152,8 +176,8 @@ def _overlap_measures(pieces: list, site: Site) -> tuple[float, float, shapely.G
     return area, area / site.area_m2, conflict
 
 
-def _nearest_measure(site: Site, version_id: int, rule: dict) -> dict:
-    near = queries.nearest(site.geom, version_id)
+def _nearest_measure(data: queries.SiteData, version_id: int, rule: dict) -> dict:
+    near = data.nearest.get(version_id)
     if near is None:
         return {}
     keys = rule.get("key_fields") or []
@@ -161,14 +185,15 @@ def _nearest_measure(site: Site, version_id: int, rule: dict) -> dict:
                         "attributes": {k: near.properties.get(k) for k in keys}}}
 
 
-def _must_not_intersect(rule: dict, site: Site, layer: Layer, version_id: int) -> FindingData:
-    hits = queries.overlaps(site.geom, version_id)
+def _must_not_intersect(rule: dict, site: Site, layer: Layer, version_id: int,
+                        data: queries.SiteData) -> FindingData:
+    hits = data.overlaps[version_id]
     area, share, conflict = _overlap_measures([h.piece for h in hits], site)
     status = _grade(area, share, rule)
     measures = {"overlap": crs.area_units(area), "share": round(share, 6),
                 "tolerance": rule.get("tolerance", NO_TOLERANCE), "review_band": rule.get("review_band")}
     if not hits:
-        measures.update(_nearest_measure(site, version_id, rule))
+        measures.update(_nearest_measure(data, version_id, rule))
         distance = measures.get("nearest", {}).get("distance_m")
         nearest_text = f"；最近距离 {distance:.1f} 米。" if distance is not None else "。"
         text = f"未占用{layer.title_zh}{nearest_text}"
@@ -182,8 +207,9 @@ def _must_not_intersect(rule: dict, site: Site, layer: Layer, version_id: int) -
                        features=_feature_rows(rule, hits, site), conflict=conflict)
 
 
-def _must_be_within(rule: dict, site: Site, layer: Layer, version_id: int) -> FindingData:
-    hits = queries.overlaps(site.geom, version_id)
+def _must_be_within(rule: dict, site: Site, layer: Layer, version_id: int,
+                    data: queries.SiteData) -> FindingData:
+    hits = data.overlaps[version_id]
     inside = shapely.union_all([h.piece for h in hits]) if hits else shapely.Polygon()
     outside = _polygonal(shapely.difference(site.geom, inside))
     outside_m2 = crs.ellipsoidal_area_m2(outside) if outside is not None else 0.0
@@ -201,12 +227,13 @@ def _must_be_within(rule: dict, site: Site, layer: Layer, version_id: int) -> Fi
                        measures=measures, features=_feature_rows(rule, hits, site), conflict=outside)
 
 
-def _min_distance(rule: dict, site: Site, layer: Layer, version_id: int) -> FindingData:
+def _min_distance(rule: dict, site: Site, layer: Layer, version_id: int,
+                  data: queries.SiteData) -> FindingData:
     distance = rule["distance_m"]
-    hits = queries.within_distance(site.geom, version_id, distance)
+    hits = data.within[(version_id, float(distance))]
     measures = {"distance_required_m": distance}
     if not hits:
-        measures.update(_nearest_measure(site, version_id, rule))
+        measures.update(_nearest_measure(data, version_id, rule))
         near = measures.get("nearest", {}).get("distance_m")
         text = f"距{layer.title_zh}超过 {distance:g} 米" + (f"（最近 {near:.1f} 米）。" if near else "。")
         return FindingData(rule, Status.PASS, text, f"More than {distance:g} m from {layer.title_en}.",
@@ -222,9 +249,10 @@ def _min_distance(rule: dict, site: Site, layer: Layer, version_id: int) -> Find
         measures=measures, features=_feature_rows(rule, hits, site), conflict=conflict)
 
 
-def _attribute_condition(rule: dict, site: Site, layer: Layer, version_id: int) -> FindingData:
+def _attribute_condition(rule: dict, site: Site, layer: Layer, version_id: int,
+                         data: queries.SiteData) -> FindingData:
     allowed = _condition(rule["condition"])
-    hits = queries.overlaps(site.geom, version_id)
+    hits = data.overlaps[version_id]
     breaking = [h for h in hits if not allowed(h.properties)]
     area, share, conflict = _overlap_measures([h.piece for h in breaking], site)
     status = _grade(area, share, rule)
@@ -240,6 +268,7 @@ def _attribute_condition(rule: dict, site: Site, layer: Layer, version_id: int) 
         measures=measures, features=_feature_rows(rule, breaking, site), conflict=conflict)
 
 
+@lru_cache(maxsize=128)
 def _condition(text: str) -> Callable[[dict], bool]:
     # pygeofilter builds its grammar on import (~0.5 s): load it on first use, not at start-up.
     from pygeofilter.backends.native.evaluate import NativeEvaluator

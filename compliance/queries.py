@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 import shapely
 import shapely.ops
@@ -16,7 +17,7 @@ from django.db import connection
 
 from layers import crs
 
-__all__ = ["Hit", "overlaps", "nearest", "within_distance", "covered"]
+__all__ = ["Hit", "Reads", "SiteData", "read_site", "covered"]
 
 _SITE = "ST_GeomFromWKB(%(site)s, 4490)"
 
@@ -37,102 +38,132 @@ class Hit:
             self.properties = json.loads(self.properties)
 
 
-_OVERLAPS = f"""
-WITH site AS (SELECT {_SITE} AS g),
-pieces AS (
+# Everything a check reads about its site, in one statement (one round trip, one plan):
+#  o  every feature of the requested versions whose area the site overlaps, with the piece of the
+#     site inside it (heavy features are read through their subdivided pieces);
+#  w  every feature within a distance, with the part of the site that close and the distance;
+#  n  nearest-feature candidates of a version, only when the site met nothing there.
+# Branches are written per version with the version as a constant, so each scans one partition.
+_PIECES = """
   SELECT p.feature_id, ST_Intersection(p.geom, site.g) AS g
   FROM layers_overlay_piece p, site
-  WHERE p.version_id = %(version)s AND p.geom && site.g AND ST_Intersects(p.geom, site.g)
-)
-SELECT f.fid, f.properties, f.area_m2,
-       ST_AsBinary(ST_CollectionExtract(ST_Union(pieces.g), 3))
-FROM pieces JOIN layers_feature f ON f.version_id = %(version)s AND f.id = pieces.feature_id
-GROUP BY f.id, f.fid, f.properties, f.area_m2 ORDER BY f.fid
-"""
-
-
-def overlaps(site: shapely.Geometry, version_id: int) -> list[Hit]:
-    """Return every feature whose area the site overlaps, with the overlapping piece."""
-    with connection.cursor() as cursor:
-        cursor.execute(_OVERLAPS, {"site": shapely.to_wkb(site), "version": version_id})
-        rows = cursor.fetchall()
-    hits = [Hit(fid, props, area, shapely.from_wkb(bytes(piece))) for fid, props, area, piece in rows]
-    return [hit for hit in hits if not hit.piece.is_empty]
-
-
+  WHERE p.version_id = {v} AND p.geom && site.g AND ST_Intersects(p.geom, site.g)"""
+# A degree box wide enough for `distance` metres at Chinese latitudes (cos 54° ≈ 0.59) narrows
+# the index scan; the geodesic test is exact. Buffers are of the small subdivided pieces, and
+# come back from geography in EPSG:4326, which CGCS2000 matches within centimetres.
+_NEAR = """
+  SELECT p.feature_id, ST_Distance(p.geom::geography, site.g::geography) AS d,
+         ST_Intersection(site.g, ST_SetSRID(ST_Buffer(p.geom::geography, {d})::geometry, 4490)) AS g
+  FROM layers_overlay_piece p, site
+  WHERE p.version_id = {v} AND p.geom && ST_Expand(site.g, {d} / 60000.0)
+    AND ST_DWithin(p.geom::geography, site.g::geography, {d})"""
+_GROUPED = """
+  SELECT '{tag}'::text AS tag, {v} AS version, {d}::float8 AS dist, f.fid, f.properties::text,
+         f.area_m2, {distance} AS d, ST_AsBinary(ST_CollectionExtract(ST_Union(x.g), 3)) AS wkb
+  FROM ({pieces}) x JOIN layers_feature f ON f.version_id = {v} AND f.id = x.feature_id
+  GROUP BY f.id, f.fid, f.properties::text, f.area_m2"""
 # Candidates are ranked by bounding-box distance (<#>), answered from each branch's GiST index
 # alone — exact <-> would first measure heavy polygons the branch then filters out. Pieces are
 # small, so the nearest feature is among the first few; the geodesic distance then picks it.
 # The site is inlined as a constant: an index-ordered scan needs one.
-_CANDIDATES = f"""
-WITH candidates AS (
-  (SELECT feature_id, geom FROM layers_featurepart WHERE version_id = %(version)s
-   ORDER BY geom <#> {_SITE} LIMIT 8)
-  UNION ALL
-  (SELECT id, geom FROM layers_feature WHERE version_id = %(version)s AND NOT subdivided
-   ORDER BY geom <#> {_SITE} LIMIT 8)
-)
-SELECT f.fid, f.properties, f.area_m2, ST_AsBinary(c.geom)
-FROM candidates c JOIN layers_feature f ON f.version_id = %(version)s AND f.id = c.feature_id
-"""
+_CANDIDATES = """
+  SELECT 'n'::text, {v}, NULL::float8, f.fid, f.properties::text, f.area_m2, NULL::float8,
+         ST_AsBinary(c.geom)
+  FROM ((SELECT feature_id, geom FROM layers_featurepart WHERE version_id = {v}
+         ORDER BY geom <#> {site} LIMIT 8)
+        UNION ALL
+        (SELECT id, geom FROM layers_feature WHERE version_id = {v} AND NOT subdivided
+         ORDER BY geom <#> {site} LIMIT 8)) c
+  JOIN layers_feature f ON f.version_id = {v} AND f.id = c.feature_id
+  WHERE {when}"""
 
 
-def nearest(site: shapely.Geometry, version_id: int) -> Hit | None:
-    """Return the feature nearest to the site with its geodesic distance in metres."""
+@dataclass(frozen=True)
+class Reads:
+    """What a check needs to read: overlaps per version, features within (version, metres), and
+    the nearest feature of a version when the site meets nothing there (per the same keys)."""
+
+    overlaps: frozenset[int] = frozenset()
+    within: frozenset[tuple[int, float]] = frozenset()
+    nearest: frozenset[tuple[int, float | None]] = frozenset()  # (version, None: overlaps | metres)
+
+
+@dataclass
+class SiteData:
+    overlaps: dict[int, list[Hit]]
+    within: dict[tuple[int, float], list[Hit]]
+    nearest: dict[int, Hit | None]
+
+
+def read_site(site: shapely.Geometry, reads: Reads) -> SiteData:
+    """Read everything a check needs about a site with one statement."""
+    data = SiteData({v: [] for v in reads.overlaps}, {k: [] for k in reads.within}, {})
+    branches = [_GROUPED.format(tag="o", v=int(v), d="NULL", distance="NULL::float8",
+                                pieces=_PIECES.format(v=int(v))) for v in sorted(reads.overlaps)]
+    branches += [_GROUPED.format(tag="w", v=int(v), d=float(d), distance="min(x.d)",
+                                 pieces=_NEAR.format(v=int(v), d=float(d))) for v, d in sorted(reads.within)]
+    if not branches:
+        return data
+    # NOT MATERIALIZED: the site becomes a constant in every branch, so each uses its GiST index.
+    statement = (f"WITH site AS NOT MATERIALIZED (SELECT {_SITE} AS g),\n"
+                 f"hits AS ({' UNION ALL'.join(branches)})\nSELECT * FROM hits")
+    for version in sorted({v for v, _ in reads.nearest}):
+        empty = [f"NOT EXISTS (SELECT FROM hits WHERE version = {int(v)} AND "
+                 + ("tag = 'o')" if d is None else f"tag = 'w' AND dist = {float(d)})")
+                 for v, d in sorted(reads.nearest, key=str) if v == version]
+        statement += "\nUNION ALL" + _CANDIDATES.format(v=int(version), site=_SITE, when=" OR ".join(empty))
     with connection.cursor() as cursor:
-        cursor.execute(_CANDIDATES, {"site": shapely.to_wkb(site), "version": version_id})
+        cursor.execute(statement, {"site": shapely.to_wkb(site)})
         rows = cursor.fetchall()
+    candidates: dict[int, list] = {}
+    for tag, version, dist, fid, props, area, distance, wkb in rows:
+        if tag == "n":
+            candidates.setdefault(version, []).append(Hit(fid, props, area, shapely.from_wkb(bytes(wkb))))
+            continue
+        hit = Hit(fid, props, area, shapely.from_wkb(bytes(wkb)), distance)
+        if tag == "o" and hit.piece.is_empty:
+            continue
+        (data.overlaps[version] if tag == "o" else data.within[(version, dist)]).append(hit)
+    for hits in [*data.overlaps.values(), *data.within.values()]:
+        hits.sort(key=lambda hit: (hit.distance_m or 0.0, hit.fid))
+    data.nearest = {version: _nearest(site, hits) for version, hits in candidates.items()}
+    return data
+
+
+def _nearest(site: shapely.Geometry, candidates: list[Hit]) -> Hit | None:
+    """The candidate nearest to the site, with its geodesic distance in metres."""
     best = None
-    for fid, props, area, piece in rows:
-        near_site, near_piece = shapely.ops.nearest_points(site, shapely.from_wkb(bytes(piece)))
+    for hit in candidates:
+        near_site, near_piece = shapely.ops.nearest_points(site, hit.piece)
         distance = crs.geodesic_distance_m(near_site.x, near_site.y, near_piece.x, near_piece.y)
         if best is None or distance < best.distance_m:
-            best = Hit(fid, props, area, distance_m=distance)
+            best = Hit(hit.fid, hit.properties, hit.feature_area_m2, distance_m=distance)
     return best
 
 
-# A degree box wide enough for `distance` metres at Chinese latitudes (cos 54° ≈ 0.59) narrows
-# the index scan; the geodesic test is exact. Buffers are of the small subdivided pieces, and
-# come back from geography in EPSG:4326, which CGCS2000 matches within centimetres.
-_WITHIN = f"""
-WITH site AS (SELECT {_SITE} AS g),
-near AS (
-  SELECT p.feature_id, ST_Distance(p.geom::geography, site.g::geography) AS d,
-         ST_Intersection(site.g, ST_SetSRID(ST_Buffer(p.geom::geography, %(distance)s)::geometry, 4490)) AS g
-  FROM layers_overlay_piece p, site
-  WHERE p.version_id = %(version)s
-    AND p.geom && ST_Expand(site.g, %(distance)s / 60000.0)
-    AND ST_DWithin(p.geom::geography, site.g::geography, %(distance)s)
-)
-SELECT f.fid, f.properties, f.area_m2, min(near.d),
-       ST_AsBinary(ST_CollectionExtract(ST_Union(near.g), 3))
-FROM near JOIN layers_feature f ON f.version_id = %(version)s AND f.id = near.feature_id
-GROUP BY f.id, f.fid, f.properties, f.area_m2 ORDER BY 4
-"""
-
-
-def within_distance(site: shapely.Geometry, version_id: int, distance_m: float) -> list[Hit]:
-    """Return the features within `distance_m` of the site and the part of the site that close."""
+@lru_cache(maxsize=256)
+def _coverage(version_id: int) -> shapely.Geometry | None:
+    """A version's coverage, prepared; versions are immutable, so it is read once per process."""
     with connection.cursor() as cursor:
-        cursor.execute(_WITHIN, {"site": shapely.to_wkb(site), "version": version_id,
-                                 "distance": distance_m})
-        rows = cursor.fetchall()
-    return [Hit(fid, props, area, shapely.from_wkb(bytes(piece)), distance_m=dist)
-            for fid, props, area, dist, piece in rows]
+        cursor.execute("SELECT ST_AsBinary(coverage) FROM layers_layerversion WHERE id = %s", [version_id])
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        return None
+    coverage = shapely.from_wkb(bytes(row[0]))
+    shapely.prepare(coverage)
+    return coverage
 
 
 def covered(site: shapely.Geometry,
             version_ids: list[int]) -> dict[int, tuple[bool, shapely.Geometry | None]]:
     """Say, per layer version, whether its coverage holds the whole site, and what lies outside."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            WITH site AS (SELECT {_SITE} AS g)
-            SELECT id, coverage IS NOT NULL AND ST_CoveredBy(site.g, coverage),
-                   ST_AsBinary(CASE WHEN coverage IS NULL THEN site.g
-                                    WHEN ST_CoveredBy(site.g, coverage) THEN NULL
-                                    ELSE ST_Difference(site.g, coverage) END)
-            FROM layers_layerversion, site WHERE id = ANY(%(versions)s)""",
-                       {"site": shapely.to_wkb(site), "versions": list(version_ids)})
-        rows = cursor.fetchall()
-    return {vid: (inside, None if inside else shapely.from_wkb(bytes(outside)))
-            for vid, inside, outside in rows}
+    result = {}
+    for version_id in version_ids:
+        coverage = _coverage(version_id)
+        if coverage is None:
+            result[version_id] = (False, site)
+        elif coverage.covers(site):
+            result[version_id] = (True, None)
+        else:
+            result[version_id] = (False, shapely.difference(site, coverage))
+    return result
