@@ -2,7 +2,7 @@
 
 Overlays run on layers_overlay_piece: heavy features cut into pieces of few vertices, light ones
 whole, each version in its own partition with its own GiST index. Areas are measured
-afterwards, on the ellipsoid, by layers.crs.
+afterwards, on the ellipsoid, by layers.crs; nearest distances are geodesic (PostGIS geography).
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import shapely
-import shapely.ops
 from django.db import connection
-
-from layers import crs
 
 __all__ = ["Hit", "Reads", "SiteData", "read_site", "covered"]
 
@@ -64,11 +61,12 @@ _GROUPED = """
   GROUP BY f.id, f.fid, f.properties::text, f.area_m2"""
 # Candidates are ranked by bounding-box distance (<#>), answered from each branch's GiST index
 # alone — exact <-> would first measure heavy polygons the branch then filters out. Pieces are
-# small, so the nearest feature is among the first few; the geodesic distance then picks it.
-# The site is inlined as a constant: an index-ordered scan needs one.
+# small, so the nearest feature is among the first few. Each candidate's distance is the
+# geodesic length of its planar shortest line to the site. The site is inlined as a constant:
+# an index-ordered scan needs one.
 _CANDIDATES = """
-  SELECT 'n'::text, {v}, NULL::float8, f.fid, f.properties::text, f.area_m2, NULL::float8,
-         ST_AsBinary(c.geom)
+  SELECT 'n'::text, {v}, NULL::float8, f.fid, f.properties::text, f.area_m2,
+         ST_Length(ST_ShortestLine(c.geom, {site})::geography), NULL::bytea
   FROM ((SELECT feature_id, geom FROM layers_featurepart WHERE version_id = {v}
          ORDER BY geom <#> {site} LIMIT 8)
         UNION ALL
@@ -118,7 +116,7 @@ def read_site(site: shapely.Geometry, reads: Reads) -> SiteData:
     candidates: dict[int, list] = {}
     for tag, version, dist, fid, props, area, distance, wkb in rows:
         if tag == "n":
-            candidates.setdefault(version, []).append(Hit(fid, props, area, shapely.from_wkb(bytes(wkb))))
+            candidates.setdefault(version, []).append(Hit(fid, props, area, distance_m=distance))
             continue
         hit = Hit(fid, props, area, shapely.from_wkb(bytes(wkb)), distance)
         if tag == "o" and hit.piece.is_empty:
@@ -126,19 +124,9 @@ def read_site(site: shapely.Geometry, reads: Reads) -> SiteData:
         (data.overlaps[version] if tag == "o" else data.within[(version, dist)]).append(hit)
     for hits in [*data.overlaps.values(), *data.within.values()]:
         hits.sort(key=lambda hit: (hit.distance_m or 0.0, hit.fid))
-    data.nearest = {version: _nearest(site, hits) for version, hits in candidates.items()}
+    data.nearest = {version: min(hits, key=lambda hit: (hit.distance_m, hit.fid))
+                    for version, hits in candidates.items()}
     return data
-
-
-def _nearest(site: shapely.Geometry, candidates: list[Hit]) -> Hit | None:
-    """The candidate nearest to the site, with its geodesic distance in metres."""
-    best = None
-    for hit in candidates:
-        near_site, near_piece = shapely.ops.nearest_points(site, hit.piece)
-        distance = crs.geodesic_distance_m(near_site.x, near_site.y, near_piece.x, near_piece.y)
-        if best is None or distance < best.distance_m:
-            best = Hit(hit.fid, hit.properties, hit.feature_area_m2, distance_m=distance)
-    return best
 
 
 @lru_cache(maxsize=256)
