@@ -1,5 +1,6 @@
 """Golden cases of the check engine on the small fixtures, expected figures from oracle.py."""
 
+import psycopg2
 import pytest
 import shapely
 from django.db import DatabaseError, transaction
@@ -120,6 +121,29 @@ def test_outside_the_data_is_not_covered_never_pass(small_data):
     check = run_check(yanzhou)
     statuses = set(check.findings.values_list("status", flat=True))
     assert statuses == {"not_covered"} and check.verdict == "not_covered"
+
+
+def test_a_rule_whose_data_cannot_be_read_is_an_error_never_a_pass(small_data):
+    """Another session holds the feature tables locked: the check is stored, with `error` findings."""
+    from django.db import connection
+    db = connection.settings_dict
+    other = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
+    site = square(116.56, 35.43, 200)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN; LOCK TABLE layers_feature IN ACCESS EXCLUSIVE MODE")
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        check = run_check(site)
+    finally:
+        other.rollback()
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    statuses = dict(check.findings.values_list("rule_id", "status"))
+    assert check.verdict == "error" and "pass" not in statuses.values()
+    assert statuses["basic_farmland"] == "error"
+    assert "lock" in finding(check, "basic_farmland").message_en
 
 
 def test_gcj02_site_is_checked_where_it_really_is(small_data):
