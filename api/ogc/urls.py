@@ -11,5 +11,7 @@ from api.ogc.bbox import transform_bbox
 pygeoapi_views.execute_from_django = execute_from_django
 # pygeoapi makes a pyproj Transformer per bbox-crs request (~0.5 s): transform through ours, cached.
 pygeoapi_items.transform_bbox = transform_bbox
+# Dismissing a job (DELETE /ogc/jobs/{id}) is an API call like execution, which pygeoapi exempts.
+pygeoapi_views.jobs.csrf_exempt = True
 
 __all__ = ["urlpatterns"]
