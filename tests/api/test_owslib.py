@@ -238,3 +238,15 @@ def test_bad_inputs_are_ogc_exceptions_in_chinese_and_english(server, inputs, st
     assert body["code"] in ("InvalidParameterValue", "NotFound")
     assert all(word in body["description"] for word in words), body["description"]
     assert any("\u4e00" <= char <= "\u9fff" for char in body["description"])  # Chinese first, then English
+
+
+def test_malformed_bodies_and_unknown_jobs_are_said_in_chinese_and_english(server):
+    execution = f"{server}/ogc/processes/site-compliance/execution"
+    not_json = requests.post(execution, data="{inputs:", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 400 and "不是合法的 JSON" in not_json.json()["description"]
+    assert "not valid JSON" in not_json.json()["description"]
+    empty = requests.post(execution, data=b"", headers={"Content-Type": "application/json"})
+    assert empty.status_code == 400 and "请求体为空" in empty.json()["description"]
+    unknown = requests.get(f"{server}/ogc/jobs/no-such-job", params={"f": "json"})
+    assert unknown.status_code == 404
+    assert unknown.json()["description"] == "没有任务 no-such-job。 (No job no-such-job.)"
