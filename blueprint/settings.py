@@ -164,6 +164,9 @@ BLUEPRINT = {
     "SITE_MAX_AREA_KM2": env.float("SITE_MAX_AREA_KM2", default=100.0),
     # Sites larger than this are checked by the background worker (202 + a job URL).
     "SITE_ASYNC_AREA_KM2": env.float("SITE_ASYNC_AREA_KM2", default=10.0),
+    # A job `running` longer than this lost its worker: it is queued again, up to JOB_MAX_ATTEMPTS claims.
+    "JOB_STALE_SECONDS": env.int("JOB_STALE_SECONDS", default=900),
+    "JOB_MAX_ATTEMPTS": env.int("JOB_MAX_ATTEMPTS", default=2),
     # Extra checks for unified project codes (dotted paths to callables taking the code).
     "PROJECT_CODE_CHECKS": env.list("PROJECT_CODE_CHECKS", default=[]),
 }

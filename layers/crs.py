@@ -30,6 +30,7 @@ __all__ = [
     "gauss_kruger_from_easting",
     "to_cgcs2000",
     "from_cgcs2000",
+    "bbox_to_lonlat",
     "check_zone",
     "ellipsoidal_area_m2",
     "ellipsoidal_areas_m2",
@@ -206,6 +207,32 @@ def to_cgcs2000(geom, source: SourceCRS):
 def from_cgcs2000(geom: BaseGeometry, srid: int) -> BaseGeometry:
     """Convert an EPSG:4490 geometry to `srid`, in (x, y) = (easting/longitude, northing/latitude)."""
     return _transform(geom, CGCS2000, srid)
+
+
+@lru_cache(maxsize=64)
+def _northing_first(srid: int) -> bool:
+    return _crs(srid).axis_info[0].direction.lower() in ("north", "south")
+
+
+def bbox_to_lonlat(bbox: list[float], crs_uri: str) -> list[float]:
+    """Return a bbox given in `crs_uri` as (min lon, min lat, max lon, max lat) in CGCS2000.
+
+    The values are in the CRS's own axis order, as OGC API `bbox-crs` defines them: latitude
+    first for EPSG:4490 and EPSG:4326, longitude first for CRS84. Transformers are cached: a
+    new pyproj Transformer costs up to half a second (CGCS2000 to WGS84 searches PROJ's database).
+    """
+    x0, y0, x1, y1 = map(float, bbox)
+    if crs_uri.strip().lower() in _CRS84_NAMES:
+        return [x0, y0, x1, y1]
+    source = parse_crs(crs_uri)
+    if source.offset:
+        raise UnknownCRS(_unknown_crs_message(crs_uri[:80]))
+    if _northing_first(source.srid):
+        x0, y0, x1, y1 = y0, x0, y1, x1
+    if source.srid in (CGCS2000, WGS84):
+        return [x0, y0, x1, y1]  # the same within centimetres (see _transform)
+    # Densified edges: a projected rectangle is not a rectangle in longitude and latitude.
+    return list(_transformer(source.srid, WGS84).transform_bounds(x0, y0, x1, y1, densify_pts=21))
 
 
 def _check_prefix(geom, source: SourceCRS) -> None:

@@ -15,6 +15,7 @@ from pygeoapi.api import API, APIRequest, apply_gzip
 from pygeoapi.openapi import get_oas
 
 from api.ogc.config import build_config, visible_layers
+from api.ogc.messages import bilingual_exception
 from layers.models import Layer
 
 __all__ = ["execute_from_django", "access_class"]
@@ -51,7 +52,7 @@ def execute_from_django(api_function, request: HttpRequest, *args,
         headers, status, content = api.get_format_exception(api_request)
     else:
         headers, status, content = api_function(api, api_request, *args)
-        content = apply_gzip(headers, content)
+        content = apply_gzip(headers, bilingual_exception(status, content, request.path))
     response = HttpResponse(content, status=status)
     for key, value in headers.items():
         response[key] = value

@@ -28,6 +28,8 @@ def build_config(layers: list[Layer], base_url: str) -> dict:
             "languages": ["zh-CN", "en-US"], "map": {"url": "", "attribution": ""},
             "limits": {"default_items": 10, "max_items": 1000},
             "api_rules": {"strict_slashes": True},
+            "manager": {"name": "api.ogc.manager.JobManager", "connection": None, "output_dir": None,
+                        "site_url": _site_url(base_url)},
         },
         "logging": {"level": "ERROR"},
         "metadata": {
@@ -41,8 +43,18 @@ def build_config(layers: list[Layer], base_url: str) -> dict:
             "provider": {"name": "一张蓝图 One Blueprint"},
             "contact": {"name": "一张蓝图 One Blueprint"},
         },
-        "resources": {layer.slug: _collection(layer) for layer in layers},
+        "resources": {layer.slug: _collection(layer) for layer in layers} | _processes(base_url),
     }
+
+
+def _site_url(base_url: str) -> str:
+    return base_url.removesuffix("/ogc")
+
+
+def _processes(base_url: str) -> dict:
+    """The OGC API processes (their jobs live in compliance.models.Job, see api/ogc/manager.py)."""
+    return {"site-compliance": {"type": "process", "processor": {
+        "name": "api.ogc.processes.SiteComplianceProcessor", "site_url": _site_url(base_url)}}}
 
 
 def _collection(layer: Layer) -> dict:

@@ -1,11 +1,17 @@
 """pygeoapi's Django URLs, served through our adapter (imported with the URLconf, not at start-up)."""
 
+import pygeoapi.api.itemtypes as pygeoapi_items
 import pygeoapi.django_.views as pygeoapi_views
 from pygeoapi.django_.urls import urlpatterns
 
 from api.ogc.adapter import execute_from_django
+from api.ogc.bbox import transform_bbox
 
 # pygeoapi's views look this name up at request time: serve them from our cached API objects.
 pygeoapi_views.execute_from_django = execute_from_django
+# pygeoapi makes a pyproj Transformer per bbox-crs request (~0.5 s): transform through ours, cached.
+pygeoapi_items.transform_bbox = transform_bbox
+# Dismissing a job (DELETE /ogc/jobs/{id}) is an API call like execution, which pygeoapi exempts.
+pygeoapi_views.jobs.csrf_exempt = True
 
 __all__ = ["urlpatterns"]
