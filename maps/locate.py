@@ -44,7 +44,7 @@ def locate(query: str, *, zone: int | None = None, projects: bool = False) -> li
     if "[地块坐标]" in text or len(_POINT_LINE.findall(text)) >= 3:
         return [_site_result(text, zone)]
     numbers = _NUMBER.findall(text)
-    if len(numbers) == 2 and not re.search(r"[^\d\s.,;+\-°:xXyYEeNn()（），；：]", text):
+    if len(numbers) == 2 and not re.search(r"[^\d\s.,;+\-°:=xXyYEeNn()（），；：＝]", text):
         return [_point_result(float(numbers[0]), float(numbers[1]), zone)]
     results = []
     if projects:
@@ -88,7 +88,8 @@ def _read_pair(first: float, second: float, zone: int | None) -> tuple[float, fl
     # Surveyors write X (northing) first; tell them apart by size: an easting carries the zone
     # prefix (≥ 10 000 000) or lies within 1 000 000 of the false easting, a northing is ≥ 1 000 000.
     northing, easting = (second, first) if first >= 1e7 or first < 1e6 <= second else (first, second)
-    source = crs.gauss_kruger_from_easting(easting, zone)
+    # A zone prefix on the easting wins over the zone the page suggests for plain eastings.
+    source = crs.gauss_kruger_from_easting(easting, None if easting >= 1e7 else zone)
     point = crs.to_cgcs2000(Point(easting, northing), source)
     how = "含带号" if source.gk_prefixed else f"按 {source.gk_zone} 带、不含带号"
     note = (f"高斯-克吕格 3° 带 {source.gk_zone} 带（{how}，X={northing:.3f} 北，Y={easting:.3f} 东）",
@@ -103,7 +104,8 @@ def _site_result(text: str, zone: int | None) -> dict:
         # Point lines without the file's sections: read them as one parcel.
         lines = _POINT_LINE.findall(text)
         text = f"[地块坐标]\n{len(lines)},,,,面,,,,@\n" + "\n".join(line.strip() for line in lines)
-    parsed = parse_site(text, format="txt", zone=zone)
+    # The file's own 带号 wins over the zone the page suggests.
+    parsed = parse_site(text, format="txt", zone=None if "带号" in text else zone)
     geom = parsed.geometry
     centre = geom.representative_point()
     area = crs.area_units(crs.ellipsoidal_area_m2(geom))
