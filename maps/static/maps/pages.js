@@ -237,7 +237,7 @@
 
   /* ---- imagery by date, side by side ---- */
   BP.pages.compare = function (map, config) {
-    var right = L.map("bp-compare-right", { zoomControl: false, attributionControl: false });
+    var right = BP.compareRight = L.map("bp-compare-right", { zoomControl: false, attributionControl: false });
     right.setView(map.getCenter(), map.getZoom());
     var syncing = false;
     function follow(from, to) {
