@@ -64,6 +64,14 @@ class Watched:
         errors = [e for e in self.console_errors if not any(p.search(e) for p in self.allowed_console)]
         return [f"console: {e}" for e in errors] + [f"request to another host: {u}" for u in self.foreign]
 
+    def click_polygon(self, button: str, corners: list[tuple[int, int]]) -> None:
+        """Press a drawing button, click the corners on the map, and close the ring on the first."""
+        box = self.page.locator(".folium-map").bounding_box()
+        self.page.click(button)
+        for x, y in [*corners, corners[0]]:
+            self.page.mouse.click(box["x"] + x, box["y"] + y)
+            self.page.wait_for_timeout(150)
+
     def wait_idle(self, timeout: float = 15_000) -> None:
         """Wait until the map script has started and no layer request is in flight."""
         self.page.wait_for_function("() => window.BP && BP.map && BP.idle()", timeout=timeout)

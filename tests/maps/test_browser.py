@@ -175,13 +175,7 @@ def test_measuring_an_area_by_clicking(staff):
     page = staff.page
     staff.wait_idle()
     set_view(staff, 35.4, 116.6, 14)
-    box = page.locator(".folium-map").bounding_box()
-    page.click("[data-measure=area]")
-    corners = [(600, 300), (900, 320), (850, 600), (620, 560)]
-    for x, y in corners:
-        page.mouse.click(box["x"] + x, box["y"] + y)
-        page.wait_for_timeout(150)
-    page.mouse.click(box["x"] + corners[0][0], box["y"] + corners[0][1])
+    staff.click_polygon("[data-measure=area]", [(600, 300), (900, 320), (850, 600), (620, 560)])
     page.wait_for_function("() => BP.lastMeasure !== null")
     result = page.evaluate("BP.lastMeasure")
     from layers import crs

@@ -28,7 +28,8 @@ def test_pages_load_every_script_and_stylesheet_from_this_site(client, url):
 
 
 def test_vendored_libraries_carry_their_licences():
-    for folder, licence in [("leaflet", "LICENSE"), ("leaflet-draw", "LICENSE"), ("geographiclib", "LICENSE.txt")]:
+    licences = [("leaflet", "LICENSE"), ("leaflet-draw", "LICENSE"), ("geographiclib", "LICENSE.txt")]
+    for folder, licence in licences:
         assert (VENDOR / folder / licence).stat().st_size > 500
     assert "1.9.4" in (VENDOR / "leaflet" / "leaflet.js").read_text(encoding="utf-8")[:400]
 
@@ -68,7 +69,8 @@ def test_locating_explains_what_it_cannot_read():
     with pytest.raises(InvalidInput, match="中国"):
         locate("12.5, 40.1")
     swapped = locate("35.5588, 116.7219")[0]
-    assert list(swapped["geometry"]["coordinates"]) == [116.7219, 35.5588] and "纬度, 经度" in swapped["note_zh"]
+    assert list(swapped["geometry"]["coordinates"]) == [116.7219, 35.5588]
+    assert "纬度, 经度" in swapped["note_zh"]
 
 
 def test_the_report_links_to_the_check_page(client):

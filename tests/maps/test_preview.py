@@ -53,7 +53,8 @@ def test_a_site_on_farmland_fails_with_the_right_area_and_its_pdf(watched, small
     page.click("#bp-check-page")
     watched.wait_idle()
     assert page.locator("#bp-verdict").get_attribute("data-verdict") == "fail"
-    shown = float(page.locator('.bp-finding[data-rule="basic_farmland"] .bp-finding-area').get_attribute("data-m2"))
+    finding = page.locator('.bp-finding[data-rule="basic_farmland"] .bp-finding-area')
+    shown = float(finding.get_attribute("data-m2"))
     assert shown == pytest.approx(expected, rel=1e-3, abs=1e-3)
     assert page.locator("path.bp-conflict").count() >= 1
 
@@ -75,13 +76,7 @@ def test_a_drawn_site_is_checked(watched):
     page = watched.page
     page.evaluate("BP.map.setView([35.40, 116.58], 15, {animate: false})")
     watched.wait_idle()
-    box = page.locator(".folium-map").bounding_box()
-    page.click("#bp-draw")
-    corners = [(500, 300), (700, 300), (700, 450), (500, 450)]
-    for x, y in corners:
-        page.mouse.click(box["x"] + x, box["y"] + y)
-        page.wait_for_timeout(150)
-    page.mouse.click(box["x"] + corners[0][0], box["y"] + corners[0][1])
+    watched.click_polygon("#bp-draw", [(500, 300), (700, 300), (700, 450), (500, 450)])
     run(watched)
     check = page.evaluate("BP.lastCheck")
     drawn = shapely.geometry.shape(check["site"])
