@@ -1,0 +1,131 @@
+"""Build the pages' Leaflet maps with folium, every script and stylesheet served by our own site.
+
+folium links Leaflet, jQuery, Bootstrap and Font Awesome from CDNs by default; a government
+intranet reaches none of them. `LocalMap` replaces those lists with the vendored copies under
+maps/static/maps/vendor/, and `BlueprintApp` adds our own script, which draws the vector layers
+(bbox-limited requests, reloaded on pan and zoom), the layer control with its legend, pointer
+coordinates, measuring and feature attributes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import folium
+from django.templatetags.static import static
+from django.utils.safestring import SafeString, mark_safe
+from folium.elements import JSCSSMixin
+from folium.template import Template
+
+from layers.models import Layer
+
+__all__ = ["MapParts", "LAYER_STYLES", "build_map", "layer_config", "imagery_config"]
+
+# How each registered layer is drawn and when it is on (unknown control lines get DEFAULT_STYLE).
+# min_zoom keeps dense layers (tens of thousands of patches in a city) off the small scales.
+LAYER_STYLES = {
+    "admin_district": {"color": "#3d3d3d", "weight": 1.5, "fillOpacity": 0, "dashArray": "6 3",
+                       "on": True, "min_zoom": 0, "order": 90},
+    "ecological_redline": {"color": "#d7191c", "weight": 1.5, "fillColor": "#d7191c", "fillOpacity": 0.25,
+                           "on": True, "min_zoom": 0, "order": 60},
+    "basic_farmland": {"color": "#c9a100", "weight": 0.8, "fillColor": "#f2d43d", "fillOpacity": 0.45,
+                       "on": True, "min_zoom": 12, "order": 50},
+    "urban_development_boundary": {"color": "#7b3294", "weight": 2, "fillOpacity": 0, "on": True,
+                                   "min_zoom": 0, "order": 70},
+    "urban_space": {"color": "#e66101", "weight": 0.5, "fillColor": "#fdb863", "fillOpacity": 0.25,
+                    "on": False, "min_zoom": 0, "order": 10},
+    "agricultural_space": {"color": "#a6a600", "weight": 0.5, "fillColor": "#e6e69a", "fillOpacity": 0.25,
+                           "on": False, "min_zoom": 0, "order": 11},
+    "ecological_space": {"color": "#1a9641", "weight": 0.5, "fillColor": "#a6d96a", "fillOpacity": 0.25,
+                         "on": False, "min_zoom": 0, "order": 12},
+    "water_body": {"color": "#2b83ba", "weight": 1, "fillColor": "#74add1", "fillOpacity": 0.5,
+                   "on": True, "min_zoom": 0, "order": 40},
+    "project_site": {"color": "#d01c8b", "weight": 2, "fillColor": "#f1b6da", "fillOpacity": 0.35,
+                     "on": True, "min_zoom": 0, "order": 80},
+}
+DEFAULT_STYLE = {"color": "#4d4d4d", "weight": 1.5, "fillColor": "#bababa", "fillOpacity": 0.2,
+                 "on": False, "min_zoom": 0, "order": 30}
+IMAGERY_FORMATS = {"hillshade": "png"}  # the rest are photographs: jpg
+CHINA_CENTRE = (35.4, 116.6)
+
+
+def _vendor(path: str) -> str:
+    return static(f"maps/vendor/{path}")
+
+
+class LocalMap(folium.Map):
+    """A folium map whose Leaflet comes from our static files, and nothing else from anywhere."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(tiles=None, **kwargs)
+        self.default_js = [("leaflet", _vendor("leaflet/leaflet.js"))]
+        self.default_css = [("leaflet_css", _vendor("leaflet/leaflet.css"))]
+
+
+class BlueprintApp(JSCSSMixin):
+    """Start our page script on the folium map with the page's configuration."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        BP.start({{ this._parent.get_name() }}, {{ this.config_json }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, config: dict) -> None:
+        super().__init__()
+        self._name = "BlueprintApp"
+        # `</` would end the <script> element early; JSON allows `\\u003c` instead.
+        self.config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+        self.default_js = [("geographiclib", _vendor("geographiclib/geographiclib-geodesic.min.js")),
+                           ("leaflet_draw", _vendor("leaflet-draw/leaflet.draw.js")),
+                           ("bp_maps", static("maps/maps.js")), ("bp_pages", static("maps/pages.js"))]
+        self.default_css = [("leaflet_draw_css", _vendor("leaflet-draw/leaflet.draw.css")),
+                            ("bp_maps_css", static("maps/maps.css"))]
+
+
+@dataclass
+class MapParts:
+    """What a page template places: links in <head>, the map's element, and its script."""
+
+    header: SafeString
+    html: SafeString
+    script: SafeString
+
+
+def layer_config(layers: list[Layer], english: bool, projects: Layer | None = None) -> list[dict]:
+    """Describe the vector layers for the page script: title, style, when shown, where to fetch.
+
+    `projects` (the project-site entry, when the visitor may see projects) is drawn from the
+    projects' current site revisions, whether or not the layer itself has an import.
+    """
+    rows = []
+    extra = [projects] if projects and projects.slug not in {layer.slug for layer in layers} else []
+    for layer in [*layers, *extra]:
+        if layer.kind != Layer.Kind.VECTOR:
+            continue
+        style = {**DEFAULT_STYLE, **LAYER_STYLES.get(layer.slug, {})}
+        rows.append({"slug": layer.slug, "title": layer.title_en if english else layer.title_zh,
+                     "title_zh": layer.title_zh, "fields": layer.fields,
+                     "url": f"/maps/data/{layer.slug}", "style": style})
+    return sorted(rows, key=lambda row: (row["style"]["order"], row["slug"]))
+
+
+def imagery_config(layers: list[Layer], english: bool) -> list[dict]:
+    """Describe the raster layers with an active version as XYZ tile sources of our own site."""
+    return [{"slug": layer.slug, "title": layer.title_en if english else layer.title_zh,
+             "url": f"/tiles/imagery/{layer.slug}/{{z}}/{{x}}/{{y}}.{IMAGERY_FORMATS.get(layer.slug, 'jpg')}",
+             "scenes": f"/api/imagery/{layer.slug}/scenes"}
+            for layer in layers if layer.kind == Layer.Kind.RASTER and layer.active_version_id]
+
+
+def build_map(config: dict, *, bounds: list[float] | None = None, height: str = "100%") -> MapParts:
+    """Render a folium map with our script; `bounds` = [west, south, east, north] to fit first."""
+    fmap = LocalMap(location=CHINA_CENTRE, zoom_start=8, height=height, max_zoom=19)
+    if bounds:
+        fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    BlueprintApp(config).add_to(fmap)
+    figure = fmap.get_root()
+    figure.render()
+    return MapParts(header=mark_safe(figure.header.render()), html=mark_safe(figure.html.render()),
+                    script=mark_safe(figure.script.render()))

@@ -1,0 +1,369 @@
+/* 一张蓝图 map pages: vector layers by bounding box, legend, pointer coordinates (CGCS2000 and
+ * Gauss–Krüger), ellipsoidal measuring, feature attributes, project locating, compliance preview,
+ * imagery comparison. Everything it loads comes from this site. */
+(function () {
+  "use strict";
+
+  // The CGCS2000 ellipsoid, as layers/crs.py uses it.
+  var A = 6378137.0, F = 1 / 298.257222101;
+  var SQUARE_METRES_PER_MU = 10000 / 15;
+  var BP = { pending: 0, readyAt: null, lastMeasure: null, layers: {}, config: null };
+  var T = {};  // the page's strings, Chinese or English
+
+  function t(key) { return T[key] || key; }
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function fmt(value, digits) {
+    return Number(value).toLocaleString("zh-CN", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  }
+  function areaText(m2) {
+    return fmt(m2, 2) + " " + t("m2") + " ＝ " + fmt(m2 / SQUARE_METRES_PER_MU, 4) + " " + t("mu") +
+      " ＝ " + fmt(m2 / 10000, 4) + " " + t("hectare");
+  }
+  BP.areaText = areaText;
+
+  /* ---- Gauss–Krüger (transverse Mercator, Krüger's series to n^6, as PROJ's tmerc) ---- */
+  var gk = (function () {
+    var n = F / (2 - F), n2 = n * n, n3 = n2 * n, n4 = n3 * n, n5 = n4 * n, n6 = n5 * n;
+    var e = Math.sqrt(F * (2 - F));
+    var rectifying = A / (1 + n) * (1 + n2 / 4 + n4 / 64 + n6 / 256);
+    var alpha = [
+      n / 2 - 2 * n2 / 3 + 5 * n3 / 16 + 41 * n4 / 180 - 127 * n5 / 288 + 7891 * n6 / 37800,
+      13 * n2 / 48 - 3 * n3 / 5 + 557 * n4 / 1440 + 281 * n5 / 630 - 1983433 * n6 / 1935360,
+      61 * n3 / 240 - 103 * n4 / 140 + 15061 * n5 / 26880 + 167603 * n6 / 181440,
+      49561 * n4 / 161280 - 179 * n5 / 168 + 6601661 * n6 / 7257600,
+      34729 * n5 / 80640 - 3418889 * n6 / 1995840,
+      212378941 * n6 / 319334400
+    ];
+    function zoneOf(lon) { return Math.round(lon / 3); }
+    /* Return {zone, x: northing, y: easting without prefix, yPrefixed} in metres. */
+    function forward(lon, lat, zone) {
+      zone = zone || zoneOf(lon);
+      var phi = lat * Math.PI / 180, lam = (lon - 3 * zone) * Math.PI / 180;
+      var s = Math.sin(phi);
+      var tau = Math.sinh(Math.atanh(s) - e * Math.atanh(e * s));
+      var xi1 = Math.atan2(tau, Math.cos(lam));
+      var eta1 = Math.atanh(Math.sin(lam) / Math.sqrt(1 + tau * tau));
+      var xi = xi1, eta = eta1;
+      for (var j = 1; j <= 6; j++) {
+        xi += alpha[j - 1] * Math.sin(2 * j * xi1) * Math.cosh(2 * j * eta1);
+        eta += alpha[j - 1] * Math.cos(2 * j * xi1) * Math.sinh(2 * j * eta1);
+      }
+      var y = rectifying * eta + 500000;
+      return { zone: zone, x: rectifying * xi, y: y, yPrefixed: zone * 1e6 + y };
+    }
+    return { forward: forward, zoneOf: zoneOf };
+  })();
+  BP.gk = gk;
+
+  /* ---- ellipsoidal measures (Karney's geodesics, the algorithm pyproj's Geod runs) ---- */
+  var measure = (function () {
+    var geod = new geodesic.Geodesic.Geodesic(A, F);
+    function distance(points) {  // points: [[lon, lat], ...] → metres along geodesics
+      var total = 0;
+      for (var i = 1; i < points.length; i++) {
+        total += geod.Inverse(points[i - 1][1], points[i - 1][0], points[i][1], points[i][0]).s12;
+      }
+      return total;
+    }
+    function area(points) {  // one ring [[lon, lat], ...] → m² on the ellipsoid
+      var poly = geod.Polygon(false);
+      points.forEach(function (p) { poly.AddPoint(p[1], p[0]); });
+      return Math.abs(poly.Compute(false, true).area);
+    }
+    return { distance: distance, area: area };
+  })();
+  BP.measure = measure;
+
+  function lonlats(latlngs) {
+    return latlngs.map(function (ll) { return [ll.lng, ll.lat]; });
+  }
+
+  /* ---- vector layers, fetched for the visible box and reloaded on pan and zoom ---- */
+  var MAX_SPAN_DEGREES = 20;
+
+  function featurePopup(def, feature) {
+    var box = el("div", { "class": "bp-popup" });
+    box.appendChild(el("h4", {}, def.title));
+    var table = el("table");
+    var props = feature.properties || {};
+    Object.keys(props).forEach(function (key) {
+      if (key.charAt(0) === "_") { return; }
+      var row = el("tr");
+      row.appendChild(el("th", {}, (BP.config.fieldLabels[key] || key)));
+      row.appendChild(el("td", {}, props[key] === null ? "—" : props[key]));
+      table.appendChild(row);
+    });
+    if (props._area_m2) {
+      var row = el("tr");
+      row.appendChild(el("th", {}, t("area")));
+      row.appendChild(el("td", {}, areaText(props._area_m2)));
+      table.appendChild(row);
+    }
+    box.appendChild(table);
+    return box;
+  }
+
+  function BboxLayer(map, def) {
+    this.map = map;
+    this.def = def;
+    this.loaded = null;
+    this.controller = null;
+    this.status = "idle";
+    var style = def.style;
+    this.group = L.geoJSON(null, {
+      style: function () {
+        return { color: style.color, weight: style.weight, fillColor: style.fillColor || style.color,
+          fillOpacity: style.fillOpacity, dashArray: style.dashArray || null, className: "bp-layer-" + def.slug };
+      },
+      onEachFeature: function (feature, layer) {
+        layer.bindPopup(function () { return featurePopup(def, feature); }, { maxWidth: 360 });
+      }
+    });
+  }
+  BboxLayer.prototype.setStatus = function (status, count) {
+    this.status = status;
+    var node = document.querySelector('[data-bp-status="' + this.def.slug + '"]');
+    if (node) {
+      node.textContent = status === "zoomin" ? t("zoom_in") : status === "truncated" ? t("truncated") :
+        status === "error" ? t("load_failed") : "";
+      node.setAttribute("data-count", count === undefined ? "" : count);
+    }
+  };
+  BboxLayer.prototype.refresh = function () {
+    var self = this, map = this.map;
+    if (!map.hasLayer(this.group)) { return; }
+    var zoom = map.getZoom(), view = map.getBounds();
+    var tooWide = view.getEast() - view.getWest() > MAX_SPAN_DEGREES / 1.6 ||
+      view.getNorth() - view.getSouth() > MAX_SPAN_DEGREES / 1.6;
+    if (zoom < this.def.style.min_zoom || tooWide) {
+      this.group.clearLayers();
+      this.loaded = null;
+      this.setStatus("zoomin");
+      return;
+    }
+    if (this.loaded && this.loaded.zoom === zoom && this.loaded.bounds.contains(view)) { return; }
+    var box = view.pad(0.25);
+    var bbox = [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()].map(function (v) {
+      return v.toFixed(6);
+    }).join(",");
+    if (this.controller) { this.controller.abort(); }
+    var controller = this.controller = new AbortController();
+    BP.pending += 1;
+    fetch(this.def.url + "?bbox=" + bbox + "&zoom=" + zoom, { signal: controller.signal,
+      headers: { Accept: "application/geo+json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error(r.status)); })
+      .then(function (data) {
+        self.group.clearLayers();
+        self.group.addData(data);
+        self.loaded = { zoom: zoom, bounds: box };
+        self.setStatus(data.truncated ? "truncated" : "ok", data.features.length);
+      })
+      .catch(function (err) {
+        if (err.name !== "AbortError") { self.setStatus("error"); }
+      })
+      .finally(function () {
+        BP.pending -= 1;
+        if (self.controller === controller) { self.controller = null; }
+        if (BP.pending === 0 && BP.readyAt === null) { BP.readyAt = performance.now(); }
+      });
+  };
+
+  function swatch(style) {
+    var s = el("span", { "class": "bp-swatch" });
+    s.style.borderColor = style.color;
+    s.style.background = style.fillOpacity > 0 ? (style.fillColor || style.color) : "transparent";
+    if (style.dashArray) { s.style.borderStyle = "dashed"; }
+    return s;
+  }
+
+  function legendLabel(def) {
+    var span = el("span", { "class": "bp-legend-item", "data-slug": def.slug });
+    span.appendChild(swatch(def.style));
+    span.appendChild(el("span", { "class": "bp-legend-title" }, def.title));
+    span.appendChild(el("small", { "class": "bp-status", "data-bp-status": def.slug }));
+    return span.outerHTML;
+  }
+
+  function addLayers(map, config) {
+    var bases = {}, overlays = {};
+    var plain = L.layerGroup();
+    bases[t("plain_background")] = plain;
+    var firstImagery = null;
+    (config.imagery || []).forEach(function (img) {
+      var layer = L.tileLayer(img.url, { maxZoom: 19, attribution: img.title });
+      bases[img.title] = layer;
+      firstImagery = firstImagery || layer;
+    });
+    (firstImagery || plain).addTo(map);
+    (config.layers || []).forEach(function (def) {
+      var layer = new BboxLayer(map, def);
+      BP.layers[def.slug] = layer;
+      overlays[legendLabel(def)] = layer.group;
+      if (def.style.on) { layer.group.addTo(map); }
+    });
+    var control = L.control.layers(bases, overlays, { collapsed: false, position: "topright" }).addTo(map);
+    control.getContainer().classList.add("bp-legend");
+    var title = el("div", { "class": "bp-legend-head" }, t("legend"));
+    control.getContainer().insertBefore(title, control.getContainer().firstChild);
+    function refreshAll() { Object.keys(BP.layers).forEach(function (k) { BP.layers[k].refresh(); }); }
+    map.on("moveend", refreshAll);
+    map.on("overlayadd", function (e) {
+      Object.keys(BP.layers).forEach(function (k) { if (BP.layers[k].group === e.layer) { BP.layers[k].refresh(); } });
+    });
+    map.on("overlayremove", function (e) {
+      Object.keys(BP.layers).forEach(function (k) {
+        if (BP.layers[k].group === e.layer) { BP.layers[k].loaded = null; BP.layers[k].group.clearLayers(); }
+      });
+    });
+    refreshAll();
+    if (BP.pending === 0) { BP.readyAt = performance.now(); }
+  }
+
+  /* ---- pointer coordinates: CGCS2000 degrees and the 3° Gauss–Krüger zone ---- */
+  function addPointer(map) {
+    var Pointer = L.Control.extend({
+      options: { position: "bottomleft" },
+      onAdd: function () {
+        var box = el("div", { "class": "bp-pointer leaflet-bar", id: "bp-pointer" }, t("pointer_hint"));
+        return box;
+      }
+    });
+    var control = new Pointer().addTo(map);
+    function show(ll) {
+      var p = gk.forward(ll.lng, ll.lat);
+      control.getContainer().textContent = "CGCS2000 " + ll.lng.toFixed(6) + "°E, " + ll.lat.toFixed(6) +
+        "°N ｜ " + t("gk_zone").replace("{zone}", p.zone) + " X " + p.x.toFixed(2) + " Y " + p.yPrefixed.toFixed(2);
+    }
+    BP.showPointer = show;
+    map.on("mousemove", function (e) { show(e.latlng); });
+  }
+
+  /* ---- measuring distance and area on the CGCS2000 ellipsoid ---- */
+  function addMeasure(map) {
+    var results = L.featureGroup().addTo(map);
+    var handler = null;
+    var output = el("div", { "class": "bp-measure-result", id: "bp-measure-result" });
+    function start(kind) {
+      if (handler) { handler.disable(); }
+      var opts = { showLength: false, showArea: false, shapeOptions: { color: "#0050b3", weight: 3 } };
+      handler = kind === "line" ? new L.Draw.Polyline(map, opts) : new L.Draw.Polygon(map, opts);
+      handler._bpMeasure = kind;
+      BP.mode = "measure";
+      handler.enable();
+    }
+    map.on("draw:created", function (e) {
+      if (BP.mode !== "measure") { return; }
+      BP.mode = null;
+      var lls = e.layer.getLatLngs();
+      var pts = lonlats(Array.isArray(lls[0]) ? lls[0] : lls);
+      var text, result = { kind: e.layerType, points: pts };
+      if (e.layerType === "polyline") {
+        result.metres = measure.distance(pts);
+        text = t("distance") + " " + fmt(result.metres, 2) + " " + t("metres");
+      } else {
+        result.m2 = measure.area(pts);
+        result.perimeter = measure.distance(pts.concat([pts[0]]));
+        text = t("area") + " " + areaText(result.m2);
+      }
+      BP.lastMeasure = result;
+      output.textContent = text;
+      e.layer.bindTooltip(text, { permanent: true, className: "bp-measure-tip" });
+      results.addLayer(e.layer);
+    });
+    var Measure = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var box = el("div", { "class": "bp-measure leaflet-bar" });
+        [["line", t("measure_distance")], ["area", t("measure_area")], ["clear", t("clear")]].forEach(function (b) {
+          var a = el("a", { href: "#", role: "button", "data-measure": b[0], title: b[1] }, b[1]);
+          L.DomEvent.on(a, "click", function (ev) {
+            L.DomEvent.stop(ev);
+            if (b[0] === "clear") { results.clearLayers(); output.textContent = ""; BP.lastMeasure = null; }
+            else { start(b[0]); }
+          });
+          box.appendChild(a);
+        });
+        box.appendChild(output);
+        L.DomEvent.disableClickPropagation(box);
+        return box;
+      }
+    });
+    new Measure().addTo(map);
+  }
+
+  function localiseDraw() {
+    if (!T.draw_start) { return; }
+    var h = L.drawLocal.draw.handlers;
+    h.polyline.tooltip = { start: t("draw_start"), cont: t("draw_cont"), end: t("draw_line_end") };
+    h.polygon.tooltip = { start: t("draw_start"), cont: t("draw_cont"), end: t("draw_polygon_end") };
+    h.polyline.error = t("draw_cross");
+    L.drawLocal.draw.toolbar.actions = { title: t("cancel"), text: t("cancel") };
+    L.drawLocal.draw.toolbar.finish = { title: t("finish"), text: t("finish") };
+    L.drawLocal.draw.toolbar.undo = { title: t("undo"), text: t("undo") };
+  }
+
+  /* ---- highlighted geometries (located results, sites, conflicts) ---- */
+  function drawGeoJSON(group, geometry, className, style) {
+    var layer = L.geoJSON(geometry, {
+      style: function () { return Object.assign({ className: className }, style); },
+      pointToLayer: function (f, ll) {
+        return L.circleMarker(ll, Object.assign({ radius: 9, className: className }, style));
+      }
+    });
+    group.addLayer(layer);
+    return layer;
+  }
+  var HIGHLIGHT = { color: "#00e5ff", weight: 4, fillColor: "#00e5ff", fillOpacity: 0.15 };
+  var SITE = { color: "#0050b3", weight: 3, fillOpacity: 0.05 };
+  var CONFLICT = { color: "#a8071a", weight: 2, fillColor: "#ff4d4f", fillOpacity: 0.6 };
+  BP.styles = { highlight: HIGHLIGHT, site: SITE, conflict: CONFLICT };
+
+  function fitTo(map, bbox, geometry) {
+    if (!bbox) { return; }
+    if (geometry && geometry.type === "Point") {
+      map.setView([bbox[1], bbox[0]], Math.max(map.getZoom(), 14));
+    } else {
+      map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]], { padding: [30, 30], maxZoom: 17 });
+    }
+  }
+
+  function drawCheck(map, group, check) {
+    group.clearLayers();
+    drawGeoJSON(group, check.site, "bp-site", SITE);
+    (check.findings || []).forEach(function (f) {
+      if (f.conflict) { drawGeoJSON(group, f.conflict, "bp-conflict bp-conflict-" + f.layer, CONFLICT); }
+    });
+    var bounds = group.getBounds();
+    if (bounds.isValid()) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 17 }); }
+  }
+  BP.drawCheck = drawCheck;
+
+  BP.start = function (map, config) {
+    BP.config = config;
+    BP.map = map;
+    T = config.i18n || {};
+    config.fieldLabels = config.fieldLabels || {};
+    localiseDraw();
+    L.control.scale({ imperial: false }).addTo(map);
+    addLayers(map, config);
+    addPointer(map);
+    addMeasure(map);
+    BP.highlights = L.featureGroup().addTo(map);
+    (config.highlight || []).forEach(function (h) { drawGeoJSON(BP.highlights, h.geometry, h.className, BP.styles[h.style]); });
+    if (config.fit && BP.highlights.getLayers().length) {
+      map.fitBounds(BP.highlights.getBounds(), { padding: [30, 30], maxZoom: 17 });
+    }
+    var page = BP.pages[config.page];
+    if (page) { page(map, config); }
+    document.documentElement.setAttribute("data-bp-ready", "1");
+  };
+  BP.idle = function () { return BP.pending === 0; };
+  BP.pages = {};
+  BP.util = { el: el, t: t, fmt: fmt, drawGeoJSON: drawGeoJSON, fitTo: fitTo, lonlats: lonlats };
+  window.BP = BP;
+})();
