@@ -1,11 +1,21 @@
 """pygeoapi's Django URLs, served through our adapter (imported with the URLconf, not at start-up)."""
 
 import pygeoapi.django_.views as pygeoapi_views
-from pygeoapi.django_.urls import urlpatterns
+from django.urls import path
+from pygeoapi.django_.urls import urlpatterns as pygeoapi_urlpatterns
 
+from api.ogc import raster
 from api.ogc.adapter import execute_from_django
 
 # pygeoapi's views look this name up at request time: serve them from our cached API objects.
 pygeoapi_views.execute_from_django = execute_from_django
+
+# OGC API – Tiles map tiles of raster layers (pygeoapi 0.24 serves vector tiles only).
+urlpatterns = [
+    path("collections/<slug:slug>/map/tiles", raster.map_tilesets, name="raster-map-tilesets"),
+    path("collections/<slug:slug>/map/tiles/<str:tms>/<int:z>/<int:row>/<int:col>", raster.map_tile,
+         name="raster-map-tile"),
+    *pygeoapi_urlpatterns,
+]
 
 __all__ = ["urlpatterns"]
