@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from api.ogc.adapter import access_class
 from api.ogc.config import LEVELS_BY_ACCESS
 from blueprint.errors import BlueprintError, InvalidInput, NotFound
-from layers.mosaic import TILE_FORMATS, layer_scenes, render_tile, tile_etag, tile_scenes
 from layers.models import Layer
+from layers.mosaic import TILE_FORMATS, layer_scenes, render_tile, tile_etag, tile_scenes
 
 __all__ = ["tile", "scenes", "visible_raster_layer", "parse_date"]
 

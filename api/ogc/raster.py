@@ -70,7 +70,8 @@ def map_tile(request: HttpRequest, slug: str, tms: str, z: int, row: int, col: i
     if tms != TILE_MATRIX_SET:
         return _exception(404, "NotFound", f"只提供 {TILE_MATRIX_SET}。 (Only {TILE_MATRIX_SET} is offered.)")
     if fmt is None:
-        return _exception(400, "InvalidParameterValue", "f 应为 png、jpeg 或 webp。 (f must be png, jpeg or webp.)")
+        return _exception(400, "InvalidParameterValue",
+                          "f 应为 png、jpeg 或 webp。 (f must be png, jpeg or webp.)")
     response = tile(request, slug, z, col, row, fmt)
     if response.status_code >= 400:
         detail = json.loads(response.content).get("detail", "")
