@@ -180,7 +180,7 @@ def _footprint(src) -> shapely.Polygon:
                            np.zeros(21)])
     rows = np.concatenate([np.zeros(21), steps * src.height, np.full(21, src.height),
                            steps[::-1] * src.height])
-    xs, ys = src.transform * (cols, rows)
+    xs, ys = src.transform @ (cols, rows)
     lons, lats = warp_transform(src.crs, "EPSG:4490", xs, ys)
     polygon = shapely.Polygon(zip(lons, lats, strict=True))
     west, south, east, north = polygon.bounds
@@ -201,7 +201,7 @@ def _crs_label(value) -> str:
 def _resolution_m(src) -> float:
     """Ground size of a pixel at the image centre, on the ellipsoid (mean of x and y)."""
     col, row = src.width / 2, src.height / 2
-    xs, ys = src.transform * (np.array([col, col + 1, col]), np.array([row, row, row + 1]))
+    xs, ys = src.transform @ (np.array([col, col + 1, col]), np.array([row, row, row + 1]))
     lons, lats = warp_transform(src.crs, "EPSG:4490", xs, ys)
     dx = crs.geodesic_distance_m(lons[0], lats[0], lons[1], lats[1])
     dy = crs.geodesic_distance_m(lons[0], lats[0], lons[2], lats[2])
