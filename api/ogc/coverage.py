@@ -31,7 +31,7 @@ class SceneCoverageProvider(BaseProvider):
         layer = Layer.objects.filter(slug=self.data, kind=Layer.Kind.RASTER).first()
         self.scenes = layer_scenes(layer) if layer else []
         if not self.scenes:
-            raise ProviderItemNotFoundError(f"no scene in layer {self.data}")
+            raise ProviderItemNotFoundError(user_msg=f"图层 {self.data} 没有影像。 (No scene in {self.data}.)")
         top = self.scenes[0]
         self.filename = f"{self.data}.tif"
         geographic = top.crs in ("EPSG:4326", "EPSG:4490")
@@ -51,7 +51,7 @@ class SceneCoverageProvider(BaseProvider):
         """Return the subset as GeoTIFF bytes (the only output: f=GTiff)."""
         if format_ not in ("GTiff", "tif", "tiff"):
             raise ProviderInvalidQueryError(
-                "仅提供 GeoTIFF：请加 f=GTiff。 (Only GeoTIFF output is offered: add f=GTiff.)")
+                user_msg="仅提供 GeoTIFF：请加 f=GTiff。 (Only GeoTIFF output is offered: add f=GTiff.)")
         try:
             source = crs.parse_crs(bbox_crs or "CRS84")
             bands = [int(b) for b in properties or []]
@@ -59,7 +59,7 @@ class SceneCoverageProvider(BaseProvider):
                                            bbox=tuple(bbox) if bbox else None,
                                            bbox_crs=f"EPSG:{source.srid}", bands=bands)
         except (BlueprintError, ValueError) as exc:
-            raise ProviderInvalidQueryError(getattr(exc, "detail", str(exc))) from exc
+            raise ProviderInvalidQueryError(user_msg=getattr(exc, "detail", str(exc))) from exc
         return content
 
 
