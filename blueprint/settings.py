@@ -157,8 +157,6 @@ BLUEPRINT = {
     # Where imported scenes are kept as Cloud-Optimised GeoTIFFs (local disk).
     "IMAGERY_DIR": Path(env.str("IMAGERY_DIR", default=env.str("BLUEPRINT_DATA_DIR",
                                                               default=str(BASE_DIR / ".data")) + "/imagery")),
-    # GDAL's block cache per process while serving imagery: bounds each worker's memory.
-    "IMAGERY_GDAL_CACHE_MB": env.int("IMAGERY_GDAL_CACHE_MB", default=64),
     # Features read from a source file per batch: bounds the importer's memory.
     "IMPORT_BATCH_SIZE": env.int("IMPORT_BATCH_SIZE", default=20_000),
     # Polygons with more vertices than this are cut into a subdivided copy for overlay work.

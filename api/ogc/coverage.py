@@ -31,7 +31,8 @@ class SceneCoverageProvider(BaseProvider):
         layer = Layer.objects.filter(slug=self.data, kind=Layer.Kind.RASTER).first()
         self.scenes = layer_scenes(layer) if layer else []
         if not self.scenes:
-            raise ProviderItemNotFoundError(user_msg=f"图层 {self.data} 没有影像。 (No scene in {self.data}.)")
+            raise ProviderItemNotFoundError(
+                user_msg=f"图层 {self.data} 没有影像。 (No scene in {self.data}.)")
         top = self.scenes[0]
         self.filename = f"{self.data}.tif"
         geographic = top.crs in ("EPSG:4326", "EPSG:4490")
