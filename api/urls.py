@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from api import views
+from api import imagery, views
 
 app_name = "api"
 urlpatterns = [
@@ -16,4 +16,5 @@ urlpatterns = [
     path("checks/<str:check_id>/report", views.CheckReportView.as_view(), name="check-report"),
     path("checks/<str:check_id>/report.pdf", views.CheckReportPDFView.as_view(), name="check-report-pdf"),
     path("checks/<str:check_id>/verify", views.CheckVerifyView.as_view(), name="check-verify"),
+    path("imagery/<slug:slug>/scenes", imagery.scenes, name="imagery-scenes"),
 ]

@@ -157,6 +157,9 @@ API_RULES = SimpleLazyObject(_api_rules)
 BLUEPRINT = {
     # Where import staging, fixtures built at set-up and imagery live.
     "DATA_DIR": Path(env.str("BLUEPRINT_DATA_DIR", default=str(BASE_DIR / ".data"))),
+    # Where imported scenes are kept as Cloud-Optimised GeoTIFFs (local disk).
+    "IMAGERY_DIR": Path(env.str("IMAGERY_DIR", default=env.str("BLUEPRINT_DATA_DIR",
+                                                              default=str(BASE_DIR / ".data")) + "/imagery")),
     # Features read from a source file per batch: bounds the importer's memory.
     "IMPORT_BATCH_SIZE": env.int("IMPORT_BATCH_SIZE", default=20_000),
     # Polygons with more vertices than this are cut into a subdivided copy for overlay work.

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("ogc/", include("api.ogc.urls")),
+    path("tiles/imagery/", include("api.imagery_urls")),
 ]
 
 handler400 = "blueprint.views.bad_request"

@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from layers.codes import validate_unified_project_code
 
-__all__ = ["Layer", "LayerVersion", "Feature", "FeaturePart", "District", "Project", "SiteRevision"]
+__all__ = ["Layer", "LayerVersion", "Feature", "FeaturePart", "District", "Project", "SiteRevision",
+           "Scene"]
 
 
 class Layer(models.Model):
@@ -214,3 +215,42 @@ class SiteRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project.code} r{self.number}"
+
+
+class Scene(models.Model):
+    """One image of a raster layer (遥感影像), stored as a Cloud-Optimised GeoTIFF.
+
+    Each import adds one scene and one layer version (the version's number orders the scenes);
+    the layer's scenes as of version N are those written by versions up to N.
+    """
+
+    layer = models.ForeignKey(Layer, verbose_name=_("layer"), on_delete=models.PROTECT,
+                              related_name="scenes")
+    version = models.OneToOneField(LayerVersion, verbose_name=_("layer version"),
+                                   on_delete=models.PROTECT, related_name="scene")
+    acquired = models.DateField(_("acquisition date"))
+    sensor = models.CharField(_("sensor"), max_length=200, blank=True)
+    resolution_m = models.FloatField(_("ground resolution (m)"))
+    bands = models.JSONField(_("band names"), default=list)
+    dtype = models.CharField(_("data type"), max_length=16)
+    crs = models.CharField(_("CRS"), max_length=200)
+    width = models.PositiveIntegerField(_("width (px)"))
+    height = models.PositiveIntegerField(_("height (px)"))
+    footprint = models.PolygonField(_("footprint"), srid=4490)
+    content_hash = models.CharField(_("content hash (SHA-256)"), max_length=64)
+    cog_path = models.CharField(_("COG file (relative to IMAGERY_DIR)"), max_length=500)
+    cog_bytes = models.BigIntegerField(_("COG size (bytes)"))
+    # Per band [low, high] (2nd and 98th percentiles) for display of 16-bit data.
+    display_range = models.JSONField(_("display range"), default=list, blank=True)
+    created_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("scene")
+        verbose_name_plural = _("scenes")
+        ordering = ["layer", "-acquired", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["layer", "content_hash"], name="unique_scene_content"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.layer.slug} {self.acquired:%Y-%m-%d} ({self.sensor})"

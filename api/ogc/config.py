@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.ogc.raster import raster_collection
 from layers.models import Layer
 
 __all__ = ["CRS84", "EPSG", "OUTPUT_CRS", "build_config", "visible_layers"]
@@ -14,9 +15,9 @@ LEVELS_BY_ACCESS = {"anonymous": ("public",), "staff": ("public", "internal"),
 
 
 def visible_layers(access: str) -> list[Layer]:
-    """The vector layers with data that an access class may see (the hook the access issue fills)."""
+    """The layers with data that an access class may see (the hook the access issue fills)."""
     return list(Layer.objects.select_related("active_version")
-                .filter(kind=Layer.Kind.VECTOR, active_version__isnull=False,
+                .filter(active_version__isnull=False,
                         access_level__in=LEVELS_BY_ACCESS[access]).order_by("slug"))
 
 
@@ -58,6 +59,8 @@ def _processes(base_url: str) -> dict:
 
 
 def _collection(layer: Layer) -> dict:
+    if layer.kind == Layer.Kind.RASTER:
+        return raster_collection(layer)
     version = layer.active_version
     bbox = list(version.extent.extent) if version.extent else [73.0, 3.0, 136.0, 54.0]
     return {

@@ -2,8 +2,10 @@
 
 import pygeoapi.api.itemtypes as pygeoapi_items
 import pygeoapi.django_.views as pygeoapi_views
-from pygeoapi.django_.urls import urlpatterns
+from django.urls import path
+from pygeoapi.django_.urls import urlpatterns as pygeoapi_urlpatterns
 
+from api.ogc import raster
 from api.ogc.adapter import execute_from_django
 from api.ogc.bbox import transform_bbox
 
@@ -13,5 +15,13 @@ pygeoapi_views.execute_from_django = execute_from_django
 pygeoapi_items.transform_bbox = transform_bbox
 # Dismissing a job (DELETE /ogc/jobs/{id}) is an API call like execution, which pygeoapi exempts.
 pygeoapi_views.jobs.csrf_exempt = True
+
+# OGC API – Tiles map tiles of raster layers (pygeoapi 0.24 serves vector tiles only).
+urlpatterns = [
+    path("collections/<slug:slug>/map/tiles", raster.map_tilesets, name="raster-map-tilesets"),
+    path("collections/<slug:slug>/map/tiles/<str:tms>/<int:z>/<int:row>/<int:col>", raster.map_tile,
+         name="raster-map-tile"),
+    *pygeoapi_urlpatterns,
+]
 
 __all__ = ["urlpatterns"]

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from blueprint.errors import BlueprintError
 from fixtures import ensure_built
 from layers import crs
+from layers.imagery import import_scene
 from layers.importers import import_layer
 from layers.models import Project
 from layers.services import add_site_revision, create_project, ensure_seed_layers, geometry_hash
@@ -44,10 +45,20 @@ class Command(BaseCommand):
                 state = "imported" if summary.created else "unchanged"
                 self.stdout.write(f"  {slug}: v{summary.version} {state}, {summary.features} features")
             added = load_projects(folder / "project_sites.geojson")
+            self.load_imagery(folder)
         except BlueprintError as exc:
             raise CommandError(exc.detail) from exc
         self.stdout.write(self.style.SUCCESS(f"演示数据已就绪 demo data ready ({size}); "
                                              f"{added} project site revisions added"))
+
+    def load_imagery(self, folder: Path) -> None:
+        """Import the imagery fixtures listed in the manifest (unchanged files are skipped)."""
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        for slug, scenes in manifest.get("imagery", {}).items():
+            for entry in scenes:
+                summary = import_scene(slug, folder / entry["file"], imported_by="load_demo")
+                state = "imported" if summary.created else "unchanged"
+                self.stdout.write(f"  {slug}: scene {summary.acquired} v{summary.version} {state}")
 
 
 def load_projects(path: Path) -> int:
