@@ -26,9 +26,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture(scope="session")
 def chromium(django_db_setup, server):
-    playwright_sync = pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api as playwright_sync
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
+        pytest.fail("Debian's chromium is not installed (/usr/bin/chromium): `make test` installs it")
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser

@@ -1,4 +1,4 @@
-"""Imagery by date: two dates side by side, over our own tiles (imagery comes with its own issue)."""
+"""Imagery by date: two dates side by side, over our own tiles."""
 
 from __future__ import annotations
 
@@ -9,20 +9,8 @@ from layers.models import Layer
 pytestmark = pytest.mark.django_db
 
 
-def test_without_imagery_the_pages_show_a_plain_background(watched):
-    if Layer.objects.filter(kind=Layer.Kind.RASTER, active_version__isnull=False).exists():
-        pytest.skip("imagery is loaded: the comparison test below covers it")
-    page = watched.page
-    page.goto("/maps/imagery")
-    watched.wait_idle()
-    assert page.locator("#bp-no-imagery").is_visible()
-    assert page.locator(".leaflet-tile").count() == 0
-
-
 def test_two_dates_side_by_side(watched):
-    rasters = Layer.objects.filter(kind=Layer.Kind.RASTER, active_version__isnull=False)
-    if not rasters.exists():
-        pytest.skip("no imagery layer in this tree yet (the imagery issue adds them)")
+    assert Layer.objects.filter(slug="hires_jining", active_version__isnull=False).exists()
     page = watched.page
     page.goto("/maps/imagery")
     watched.wait_idle()
