@@ -1,8 +1,9 @@
 """DRF learns who calls: a bearer token authenticated by blueprint's AccessMiddleware, or a session."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 
-__all__ = ["SystemUser", "BearerTokenAuthentication"]
+__all__ = ["SystemUser", "BearerTokenAuthentication", "BearerTokenScheme"]
 
 
 class SystemUser:
@@ -34,3 +35,14 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="one-blueprint"'
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Document the bearer token in the OpenAPI description."""
+
+    target_class = "api.auth.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer",
+                "description": "外部系统令牌 (a system token issued by an administrator)"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 from django import forms
 from django.contrib import admin, messages
@@ -198,4 +199,4 @@ def _csv_rows(entries):
     for entry in entries.iterator(chunk_size=2000):
         yield writer.writerow([timezone.localtime(entry.at).isoformat(), entry.actor, entry.role,
                                entry.action, entry.target, entry.bbox, entry.ip or "", entry.path,
-                               entry.detail])
+                               json.dumps(entry.detail, ensure_ascii=False)])

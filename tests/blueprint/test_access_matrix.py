@@ -85,7 +85,8 @@ OGC_OK = {"ogc/": 200, "ogc/collections": 200, "ogc/conformance": 200,
 RUNS_CHECKS = (PEOPLE | {"token_full"})
 # pygeoapi 0.24's Django views crash on these (its bugs: tilematrixsets() is called with an extra
 # argument, job_results_resource() without process_id): only the access decision is checked there.
-PYGEOAPI_BROKEN = {"ogc/TileMatrixSets/<str:tilematrixset_id>", "ogc/jobs/<str:job_id>/results/<str:resource>"}
+PYGEOAPI_BROKEN = {"ogc/TileMatrixSets/<str:tilematrixset_id>",
+                   "ogc/jobs/<str:job_id>/results/<str:resource>"}
 # Shadowed by ".../instances/<str:instance_id>" in pygeoapi's URL list: no request reaches it.
 SHADOWED = {"ogc/collections/<str:collection_id>/instances/locations"}
 
@@ -282,17 +283,15 @@ def _admin_kwargs(name: str | None, route: str, people, values) -> dict:
         "blueprint_apitoken": lambda: ApiToken.objects.get(name="m-full").pk,
         "blueprint_auditentry": lambda: AuditEntry.objects.first().pk,
     }
+    if name == "view_on_site":
+        from django.contrib.contenttypes.models import ContentType
+
+        return {"content_type_id": ContentType.objects.get_for_model(District).pk, "object_id": "370811"}
     kwargs = {}
     if "<path:object_id>" in route or "<int:pk>" in route or "<id>" in route:
         model = next(m for m in objects if name.startswith(m))
         key = "object_id" if "object_id" in route else ("pk" if "<int:pk>" in route else "id")
         kwargs[key] = objects[model]()
-    if name == "view_on_site":
-        from django.contrib.contenttypes.models import ContentType
-
-        kwargs = {"content_type_id": ContentType.objects.get_for_model(District).pk, "object_id": "370811"}
-    if name == "app_list":
-        return {}
     return kwargs
 
 
