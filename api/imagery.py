@@ -1,6 +1,6 @@
 """Imagery over HTTP: XYZ tiles of a raster layer's mosaic and its scene list.
 
-Thin views over layers.mosaic; access follows the layer's level through the same interim rule as
+Thin views over layers.mosaic; access follows the layer's level through the access policy, as for
 OGC features (a hidden layer answers 404). Tiles carry an ETag made from the scenes they draw on,
 so a revalidation costs no rendering.
 """
@@ -11,8 +11,7 @@ import datetime as dt
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from api.ogc.adapter import access_class
-from api.ogc.config import LEVELS_BY_ACCESS
+from blueprint import access
 from blueprint.errors import BlueprintError, InvalidInput, NotFound
 from layers.models import Layer
 from layers.mosaic import TILE_FORMATS, layer_scenes, render_tile, tile_etag, tile_scenes
@@ -24,8 +23,7 @@ TILE_MAX_AGE = 3600
 
 def visible_raster_layer(request: HttpRequest, slug: str) -> Layer:
     """The raster layer `slug` if the caller may see it; otherwise NotFound (never 403: hidden)."""
-    layer = (Layer.objects.filter(slug=slug, kind=Layer.Kind.RASTER,
-                                  access_level__in=LEVELS_BY_ACCESS[access_class(request)])
+    layer = (Layer.objects.filter(access.readable_layers_q(request), slug=slug, kind=Layer.Kind.RASTER)
              .only("pk", "slug", "access_level", "active_version_id").first())
     if layer is None:
         raise NotFound(f"没有影像图层 “{slug}”。 (No imagery layer '{slug}'.)")

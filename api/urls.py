@@ -1,12 +1,12 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api import imagery, views
 
 app_name = "api"
 urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:openapi"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:openapi"), name="docs"),
     path("checks", views.CheckListView.as_view(), name="checks"),
     path("checks/<str:check_id>", views.CheckDetailView.as_view(), name="check"),
     path("jobs/<str:job_id>", views.JobDetailView.as_view(), name="job"),

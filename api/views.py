@@ -17,13 +17,25 @@ from api.serializers import (
     GateSerializer,
     JobSerializer,
 )
-from blueprint.errors import InvalidInput
+from blueprint import access
+from blueprint.errors import InvalidInput, NotFound
 from compliance import reports, services
 from compliance.models import Job
+from layers.models import Project
 
 
 def _user(request) -> str:
-    return request.user.get_username() if request.user.is_authenticated else "anonymous"
+    return access.principal(request).name
+
+
+def _visible_check(request, check_id):
+    """The stored check, when the caller may see it (else 404, as if it did not exist)."""
+    return access.require_check(request, services.get_check(check_id))
+
+
+def _visible_project(request, code: str | None) -> None:
+    if code:
+        access.require_project(request, Project.objects.filter(code=code.strip()).first(), code)
 
 
 class CheckListView(APIView):
@@ -36,6 +48,7 @@ class CheckListView(APIView):
         form = CheckRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         args = form.validated_data
+        _visible_project(request, args.get("project_code"))
         upload = args.get("file")
         data = upload.read() if upload else args.get("site")
         wants_async = "respond-async" in request.headers.get("Prefer", "")
@@ -56,13 +69,16 @@ class CheckListView(APIView):
 class JobDetailView(APIView):
     @extend_schema(responses=JobSerializer, summary="后台检查任务状态 Status of a background check")
     def get(self, request, job_id):
-        return Response(JobSerializer(services.get_job(job_id), context={"request": request}).data)
+        job = services.get_job(job_id)
+        if not access.can_see_job(request, job):
+            raise NotFound(f"后台任务 {job_id} 不存在或无权查看。 (No job {job_id}, or not yours to see.)")
+        return Response(JobSerializer(job, context={"request": request}).data)
 
 
 class CheckDetailView(APIView):
     @extend_schema(responses=CheckSerializer, summary="读取检查结果 Read a stored check")
     def get(self, request, check_id):
-        check = services.get_check(check_id)
+        check = _visible_check(request, check_id)
         return Response(CheckSerializer(check, context={"request": request}).data)
 
 
@@ -71,7 +87,7 @@ class CheckRerunView(APIView):
                    summary="按当前数据重新检查 Re-run against the current data")
     def post(self, request, check_id):
         """Run the stored input again against the current versions; say which findings changed."""
-        original = services.get_check(check_id)
+        original = _visible_check(request, check_id)
         with transaction.atomic():
             rerun = services.rerun_check(original, created_by=_user(request))
         body = CheckSerializer(rerun, context={"request": request}).data
@@ -83,6 +99,7 @@ class ProjectChecksView(APIView):
     @extend_schema(responses=CheckSummarySerializer(many=True),
                    summary="项目的检查历史 A project's checks, newest first")
     def get(self, request, code):
+        _visible_project(request, code)
         project, checks = services.project_checks(code)
         current = project.current_site
         latest = checks.filter(site_revision=current).first() if current else None
@@ -97,6 +114,7 @@ class GateView(APIView):
                    responses=GateSerializer, summary="受理闸口 May the project be accepted now?")
     def get(self, request, code):
         """Answer allowed / blocked / needs_review with reasons; every answer is logged."""
+        _visible_project(request, code)
         decision = services.gate(code, request.query_params.get("stage", ""), caller=_user(request))
         return Response(GateSerializer(decision).data)
 
@@ -119,7 +137,7 @@ class CheckReportView(APIView):
     @extend_schema(responses={(200, "text/html"): OpenApiTypes.STR},
                    summary="检查报告（网页） The check report as an HTML page")
     def get(self, request, check_id):
-        check = services.get_check(check_id)
+        check = _visible_check(request, check_id)
         page = reports.render_report_html(check, request)
         return HttpResponse(page, content_type="text/html; charset=utf-8")
 
@@ -130,7 +148,7 @@ class CheckReportPDFView(APIView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY},
                    operation_id="checks_report_pdf", summary="检查报告（PDF） The check report as PDF")
     def get(self, request, check_id):
-        check = services.get_check(check_id)
+        check = _visible_check(request, check_id)
         response = HttpResponse(reports.render_report_pdf(check, request), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="check-{check.id}.pdf"'
         return response

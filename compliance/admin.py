@@ -4,10 +4,13 @@ read-only results and gate log."""
 from django import forms
 from django.contrib import admin, messages
 
-from blueprint.admin import ReadOnlyAdmin
+from blueprint import access
+from blueprint.access import Perm
+from blueprint.admin import PolicyAdmin, ReadOnlyAdmin
 from blueprint.errors import InvalidInput
 from compliance.models import Check, Finding, GateDecision, RuleSet
 from compliance.rulesets import parse_ruleset, save_ruleset
+from layers.models import Project
 
 
 class RuleSetForm(forms.ModelForm):
@@ -27,8 +30,10 @@ class RuleSetForm(forms.ModelForm):
 
 
 @admin.register(RuleSet)
-class RuleSetAdmin(admin.ModelAdmin):
+class RuleSetAdmin(PolicyAdmin):
     """Saving never edits a rule set in place: it stores a new version and activates it."""
+
+    change_perm = Perm.EDIT_RULESETS
 
     form = RuleSetForm
     list_display = ["name", "version", "short_hash", "is_active", "created_by", "created_at"]
@@ -47,9 +52,6 @@ class RuleSetAdmin(admin.ModelAdmin):
     def response_change(self, request, obj):
         return self.response_add(request, obj)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 class FindingInline(admin.TabularInline):
     model = Finding
@@ -65,6 +67,11 @@ class FindingInline(admin.TabularInline):
 
 @admin.register(Check)
 class CheckAdmin(ReadOnlyAdmin):
+    view_perm = Perm.READ_REPORTS
+
+    def scope(self, request, queryset):
+        return queryset.filter(access.checks_q(access.principal_for_user(request.user)))
+
     list_display = ["id", "project", "verdict", "category", "site_area_m2", "created_at"]
     list_filter = ["verdict", "category"]
     search_fields = ["project__code", "project__name"]
@@ -73,6 +80,12 @@ class CheckAdmin(ReadOnlyAdmin):
 
 @admin.register(GateDecision)
 class GateDecisionAdmin(ReadOnlyAdmin):
+    view_perm = Perm.CALL_GATE
+
+    def scope(self, request, queryset):
+        who = access.principal_for_user(request.user)
+        return queryset.filter(project_code__in=Project.objects.filter(access.projects_q(who)).values("code"))
+
     list_display = ["project_code", "stage", "decision", "stale", "caller", "created_at"]
     list_filter = ["decision", "stale"]
     search_fields = ["project_code"]

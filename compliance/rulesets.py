@@ -11,6 +11,7 @@ import jsonschema
 import yaml
 from django.db import transaction
 
+from blueprint import audit
 from blueprint.errors import InvalidInput
 from compliance.models import RuleSet
 from layers.models import Layer
@@ -74,13 +75,18 @@ def save_ruleset(text: str, *, activate: bool = True, created_by: str = "") -> R
     """Store a rule set (the same content twice is one row) and optionally make it active."""
     content = parse_ruleset(text)
     digest = content_hash(content)
-    ruleset, _ = RuleSet.objects.get_or_create(content_hash=digest, defaults={
+    ruleset, created = RuleSet.objects.get_or_create(content_hash=digest, defaults={
         "name": content["name"], "version": content["version"], "source_yaml": text,
         "content": content, "created_by": created_by})
+    target = f"{ruleset.name} {ruleset.version}"
+    if created:
+        audit.record("ruleset.save", target=target, actor=created_by or None, content_hash=digest,
+                     rules=len(content["rules"]))
     if activate and not ruleset.is_active:
         RuleSet.objects.filter(is_active=True).update(is_active=False)
         RuleSet.objects.filter(pk=ruleset.pk).update(is_active=True)
         ruleset.is_active = True
+        audit.record("ruleset.activate", target=target, actor=created_by or None, content_hash=digest)
     return ruleset
 
 

@@ -12,6 +12,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from blueprint import audit
 from blueprint.errors import InvalidInput, NotFound
 from compliance import engine
 from compliance.models import Check, Finding, GateDecision, Job, RuleSet, Status
@@ -138,6 +139,9 @@ def run_check(geom_cgcs2000: shapely.Geometry, *, category: str = Project.Catego
         Finding(check_result=check, conflict_geom=_geos(f.conflict),
                 layer_version_id=f.layer_version_id, **record)
         for f, record in zip(findings, stored, strict=True)])
+    audit.record("check.rerun" if rerun_of else "check.run", target=str(check.id), actor=created_by or None,
+                 project=project.code if project else None, verdict=check.verdict,
+                 rerun_of=str(rerun_of.id) if rerun_of else None, result_hash=check.result_hash)
     return check
 
 
@@ -258,6 +262,9 @@ def gate(code: str, stage: str = "", *, caller: str = "") -> GateDecision:
         if stale and decision == "allowed":
             decision = "needs_review"
         reasons += [f"检查结果已过时：{r}" for r in stale]
-    return GateDecision.objects.create(project_code=project.code, stage=stage, decision=decision,
-                                       reasons=reasons, check_result=check, stale=bool(stale),
-                                       caller=caller)
+    answer = GateDecision.objects.create(project_code=project.code, stage=stage, decision=decision,
+                                         reasons=reasons, check_result=check, stale=bool(stale),
+                                         caller=caller)
+    audit.record("gate.decision", target=project.code, actor=caller or None, stage=stage, decision=decision,
+                 check=str(check.id) if check else None, stale=bool(stale))
+    return answer

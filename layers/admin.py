@@ -4,13 +4,16 @@ import tempfile
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.gis.db import models as gis_models
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from blueprint.admin import ReadOnlyAdmin
+from blueprint import access
+from blueprint.access import Perm
+from blueprint.admin import PolicyAdmin, ReadOnlyAdmin
 from blueprint.errors import BlueprintError
 from layers.importers import SUPPORTED_SUFFIXES, import_layer
 from layers.models import District, Layer, LayerVersion, Project, SiteRevision
@@ -19,8 +22,14 @@ from layers.widgets import LocalMapWidget
 _MAP = {gis_models.GeometryField: {"widget": LocalMapWidget}}
 
 
+def _max_upload() -> int:
+    return settings.BLUEPRINT["LAYER_UPLOAD_MAX_BYTES"]
+
+
 @admin.register(Layer)
-class LayerAdmin(admin.ModelAdmin):
+class LayerAdmin(PolicyAdmin):
+    change_perm = Perm.IMPORT_LAYERS
+    audit_action = "layer.change"
     list_display = ["slug", "title_zh", "title_en", "kind", "access_level", "active_version"]
     list_filter = ["kind", "access_level"]
     search_fields = ["slug", "title_zh", "title_en"]
@@ -37,6 +46,11 @@ class LayerAdmin(admin.ModelAdmin):
         layer = get_object_or_404(Layer, pk=pk)
         if not self.has_change_permission(request, layer):
             return redirect("admin:index")
+        if request.method == "POST" and int(request.META.get("CONTENT_LENGTH") or 0) > _max_upload():
+            messages.error(request, f"文件超过上限 {_max_upload() // 1024**2} MiB，"
+                                    "请分幅导入或用 import_layer 命令。 (The file is over the upload limit:"
+                                    " split it, or use the import_layer command.)")
+            return redirect(reverse("admin:layers_layer_import", args=[layer.pk]))
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
@@ -86,7 +100,8 @@ class LayerVersionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(District)
-class DistrictAdmin(admin.ModelAdmin):
+class DistrictAdmin(PolicyAdmin):
+    change_perm = Perm.IMPORT_LAYERS
     list_display = ["code", "name", "level", "parent"]
     list_filter = ["level"]
     search_fields = ["code", "name"]
@@ -106,7 +121,15 @@ class SiteRevisionInline(admin.TabularInline):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(PolicyAdmin):
+    """Planners see and edit the projects of their districts only."""
+
+    view_perm = Perm.READ_REPORTS
+    change_perm = Perm.RUN_CHECKS
+    audit_action = "project.change"
+
+    def scope(self, request, queryset):
+        return queryset.filter(access.projects_q(access.principal_for_user(request.user)))
     list_display = ["code", "name", "applicant", "project_type", "stage", "category", "district"]
     list_filter = ["project_type", "stage", "category"]
     search_fields = ["code", "name", "applicant"]
@@ -114,7 +137,13 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(SiteRevision)
-class SiteRevisionAdmin(admin.ModelAdmin):
+class SiteRevisionAdmin(PolicyAdmin):
+    view_perm = Perm.READ_REPORTS
+    change_perm = Perm.RUN_CHECKS
+    audit_action = "site.revise"
+
+    def scope(self, request, queryset):
+        return queryset.filter(access.projects_q(access.principal_for_user(request.user), "project__"))
     list_display = ["project", "number", "area_m2", "source_format", "created_at"]
     search_fields = ["project__code", "project__name"]
     formfield_overrides = _MAP

@@ -23,6 +23,7 @@ from django.contrib.gis.geos import Polygon
 from django.db import DatabaseError, connection, transaction
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from blueprint import audit
 from blueprint.errors import InvalidInput, NotFound
 from layers import crs
 from layers.attributes import AttributeMapper
@@ -97,6 +98,10 @@ def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
             _load(cursor, rows, version)
         summary = _finish(layer, version, rows.tally)
         _set_coverage(version, coverage)
+        audit.record("layer.import", target=slug, actor=imported_by or None, version=version.number,
+                     file=path.name, content_hash=digest, features=summary.features,
+                     rejected=len(summary.rejected), source_crs=summary.source_crs)
+        audit.record("layer.activate", target=slug, actor=imported_by or None, version=version.number)
     summary.dropped_fields, summary.missing_fields = mapper.dropped, mapper.missing
     summary.seconds = round(time.monotonic() - started, 2)
     return summary

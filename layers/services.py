@@ -11,6 +11,7 @@ from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from blueprint import audit
 from blueprint.errors import InvalidInput, NotFound
 from layers import crs
 from layers.codes import parse_unified_project_code
@@ -45,8 +46,11 @@ def register_layer(slug: str, title_zh: str, title_en: str, **attrs) -> tuple[La
         layer.full_clean(exclude=["active_version"], validate_unique=False)
     except ValidationError as exc:
         raise InvalidInput(f"图层登记信息有误: {exc.message_dict} (Invalid layer entry.)") from exc
-    return Layer.objects.get_or_create(slug=slug, defaults={
+    layer, created = Layer.objects.get_or_create(slug=slug, defaults={
         "title_zh": title_zh, "title_en": title_en, **attrs})
+    if created:
+        audit.record("layer.register", target=slug, access_level=layer.access_level, kind=layer.kind)
+    return layer, created
 
 
 def layer_summaries() -> list[dict]:
@@ -138,10 +142,13 @@ def create_project(*, code: str, name: str, applicant: str, project_type: str | 
             field="code")
     if Project.objects.filter(code=str(parsed)).exists():
         raise InvalidInput(f"项目 {parsed} 已存在。 (Project {parsed} exists already.)", field="code")
-    return Project.objects.create(
+    project = Project.objects.create(
         code=str(parsed), name=name, applicant=applicant,
         project_type=project_type or parsed.project_type, stage=stage, category=category,
         district=district)
+    audit.record("project.create", target=project.code, name=name, applicant=applicant,
+                 district=district.code)
+    return project
 
 
 def district_mismatch(project: Project, geom_cgcs2000: shapely.Geometry) -> str | None:
@@ -183,8 +190,11 @@ def add_site_revision(project: Project, geom_cgcs2000: shapely.Geometry, *, sour
         raise InvalidInput("用地红线必须是有效的面。 (A site must be a valid polygon.)")
     project = Project.objects.select_for_update().get(pk=project.pk)
     last = project.site_revisions.order_by("-number").values_list("number", flat=True).first()
-    return SiteRevision.objects.create(
+    revision = SiteRevision.objects.create(
         project=project, number=(last or 0) + 1,
         geom=GEOSGeometry(memoryview(geom_cgcs2000.wkb), srid=4490),
         area_m2=crs.ellipsoidal_area_m2(geom_cgcs2000), source_format=source_format,
         source_crs=source_crs, geometry_hash=geometry_hash(geom_cgcs2000), note=note)
+    audit.record("site.revise", target=project.code, revision=revision.number,
+                 area_m2=round(revision.area_m2, 2), geometry_hash=revision.geometry_hash, note=note)
+    return revision

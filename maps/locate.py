@@ -12,6 +12,7 @@ import json
 import re
 
 import shapely
+from django.db.models import Q
 from shapely.geometry import Point, mapping
 
 from blueprint.errors import InvalidInput, NotFound
@@ -31,11 +32,11 @@ _SWAPPED_NOTE = ("按 纬度, 经度 理解（第一个数像纬度）",
                  "read as latitude, longitude (the first number looks like a latitude)")
 
 
-def locate(query: str, *, zone: int | None = None, projects: bool = False) -> list[dict]:
+def locate(query: str, *, zone: int | None = None, projects: Q | None = None) -> list[dict]:
     """Return what `query` names, best match first; raise InvalidInput or NotFound saying why not.
 
-    `zone` is the 3° Gauss–Krüger zone for eastings without a prefix; `projects` whether the
-    caller may see projects (the access policy decides).
+    `zone` is the 3° Gauss–Krüger zone for eastings without a prefix; `projects` the filter of
+    the projects the caller may see (the access policy decides; None: no projects).
     """
     text = (query or "").strip()
     if not text:
@@ -47,11 +48,12 @@ def locate(query: str, *, zone: int | None = None, projects: bool = False) -> li
     if len(numbers) == 2 and not re.search(r"[^\d\s.,;+\-°:=xXyYEeNn()（），；：＝]", text):
         return [_point_result(float(numbers[0]), float(numbers[1]), zone)]
     results = []
-    if projects:
-        results += _projects(text)
+    if projects is not None:
+        results += _projects(text, projects)
     results += _districts(text)
     if not results:
-        hint = "" if projects else "（登录后还可按项目代码、名称查询 sign in to search projects too）"
+        hint = ("" if projects is not None
+                else "（登录后还可按项目代码、名称查询 sign in to search projects too）")
         raise NotFound(f"没有找到“{text[:40]}”。{hint} (Nothing found for '{text[:40]}'.)", field="q")
     return results[:MAX_RESULTS]
 
@@ -129,8 +131,8 @@ def project_result(project: Project) -> dict:
             "revision": site.number if site else None, "url": f"/maps/projects/{project.code}"}
 
 
-def _projects(text: str) -> list[dict]:
-    found = Project.objects.select_related("district")
+def _projects(text: str, scope: Q) -> list[dict]:
+    found = Project.objects.select_related("district").filter(scope)
     if _CODE.match(text):
         found = found.filter(code=text)
     else:

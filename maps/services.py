@@ -9,10 +9,10 @@ import json
 import math
 
 from django.contrib.gis.geos import Polygon
-from django.db.models import F, Func, TextField
+from django.db.models import F, Func, Q, TextField
 
 from blueprint.errors import InvalidInput, NotFound
-from layers.models import Feature, Layer
+from layers.models import Feature, Layer, Project
 
 __all__ = ["parse_bbox", "features_in_bbox", "initial_bounds", "check_payload", "project_sites_in_bbox",
            "MAX_FEATURES"]
@@ -96,9 +96,10 @@ def check_payload(check) -> dict:
                       "page": f"/maps/checks/{check.id}"}}
 
 
-def project_sites_in_bbox(bbox: tuple[float, float, float, float], zoom: int,
+def project_sites_in_bbox(bbox: tuple[float, float, float, float], zoom: int, scope: Q,
                           limit: int = MAX_FEATURES) -> dict:
-    """Return the projects' current sites (their latest revision) meeting `bbox`, as GeoJSON."""
+    """Return the current sites (latest revisions) of the projects in `scope` (a filter over Project)
+    meeting `bbox`, as GeoJSON."""
     from django.db.models import OuterRef, Subquery
 
     from layers.models import SiteRevision
@@ -106,7 +107,9 @@ def project_sites_in_bbox(bbox: tuple[float, float, float, float], zoom: int,
     zoom = max(0, min(int(zoom), 22))
     latest = SiteRevision.objects.filter(project=OuterRef("project")).order_by("-number").values("number")[:1]
     simplified = Func(F("geom"), _tolerance(zoom), function="ST_SimplifyPreserveTopology")
-    rows = list(SiteRevision.objects.filter(geom__bboverlaps=Polygon.from_bbox(bbox), number=Subquery(latest))
+    in_scope = Project.objects.filter(scope).values("pk")
+    rows = list(SiteRevision.objects.filter(geom__bboverlaps=Polygon.from_bbox(bbox), number=Subquery(latest),
+                                            project__in=in_scope)
                 .annotate(shape=Func(simplified, 7, function="ST_AsGeoJSON", output_field=TextField()))
                 .select_related("project__district").order_by("project__code")[:limit + 1])
     features = [{"type": "Feature", "id": row.project.code, "geometry": json.loads(row.shape),

@@ -68,8 +68,9 @@ def json_errors(view):
 
 
 def home(request):
-    """Show what the service offers: its layers and where its pages and APIs are."""
-    return render(request, "maps/home.html", {"layers": layer_summaries()})
+    """Show what the service offers: the layers the caller may read and where the pages and APIs are."""
+    return render(request, "maps/home.html", {"layers": access.readable_summaries(request, layer_summaries()),
+                                              "who": access.principal(request)})
 
 
 @require_GET
@@ -91,6 +92,7 @@ def project(request, code: str):
     """A project: its site revisions on the map, newest first, and its checks."""
     access.require_projects(request)
     found, project_checks = checks.project_checks(code)
+    access.require_project(request, found)
     revisions = list(found.site_revisions.order_by("-number"))
     highlight = [{"geometry": _geojson(r.geom), "className": "bp-highlight" if i == 0 else "bp-site",
                   "style": "highlight" if i == 0 else "site"} for i, r in enumerate(revisions)]
@@ -111,7 +113,7 @@ def preview(request):
 @page_errors
 def check(request, check_id):
     """A stored check with its map and findings (the report links here)."""
-    stored = checks.get_check(check_id)
+    stored = access.require_check(request, checks.get_check(check_id))
     return _page(request, "maps/check.html", "check", {"check": stored}, check=services.check_payload(stored))
 
 
@@ -138,7 +140,7 @@ def layer_features(request, slug: str):
     bbox = services.parse_bbox(request.GET.get("bbox"))
     zoom = _int(request.GET.get("zoom", "12"), "zoom", 0, 22)
     if projects and projects.slug == slug:
-        data = services.project_sites_in_bbox(bbox, zoom)
+        data = services.project_sites_in_bbox(bbox, zoom, access.project_scope(request))
     else:
         data = services.features_in_bbox(layer, bbox, zoom)
     response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
@@ -153,8 +155,7 @@ def locate_data(request):
     zone = request.GET.get("zone") or None
     zone = _int(zone, "zone", 25, 45) if zone else None
     try:
-        results = locating.locate(request.GET.get("q", ""), zone=zone,
-                                  projects=access.can_see_projects(request))
+        results = locating.locate(request.GET.get("q", ""), zone=zone, projects=access.project_scope(request))
     except NotFound as exc:
         # Nothing matched: not a failed request, an empty answer with the reason.
         return JsonResponse({"results": [], "detail": exc.detail}, json_dumps_params={"ensure_ascii": False})

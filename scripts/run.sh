@@ -5,11 +5,18 @@ source "$(dirname "$0")/lib.sh"
 load_env
 PORT="${PORT:-8000}"
 "$VENV/bin/python" "$ROOT/manage.py" load_demo --size "${DEMO_SIZE:-small}"
+# Local demo only (the command refuses with HTTPS=true): one account per role and a demo token.
+"$VENV/bin/python" "$ROOT/manage.py" demo_users >/dev/null
 cat >&2 <<MSG
 
   一张蓝图 One Blueprint is running:
     首页 Home              http://127.0.0.1:$PORT/
-    管理后台 Admin         http://127.0.0.1:$PORT/admin/   (create a user: .venv/bin/python manage.py createsuperuser)
+    登录 Sign in           http://127.0.0.1:$PORT/accounts/login/
+    管理后台 Admin         http://127.0.0.1:$PORT/admin/
+  演示账号 Demo accounts (local demo only):
+    admin / demo-admin-2025 (管理员)   city / demo-city-2025 (市级规划)
+    county / demo-county-2025 (任城区 370811)   applicant / demo-applicant-2025 (建设单位)
+    系统令牌 token: Authorization: Bearer bp_demo-approval-system-token
     合规性检查 API         http://127.0.0.1:$PORT/api/docs/   (OpenAPI: /api/openapi.json)
     受理闸口 Gate          http://127.0.0.1:$PORT/api/gate/<统一项目代码>
     健康检查 Health        http://127.0.0.1:$PORT/healthz

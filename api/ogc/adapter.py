@@ -16,20 +16,30 @@ from pygeoapi.openapi import get_oas
 
 from api.ogc.config import build_config, visible_layers
 from api.ogc.messages import bilingual_exception
+from blueprint import access
 from layers.models import Layer
 
 __all__ = ["execute_from_django", "access_class"]
 
 
-def access_class(request: HttpRequest) -> str:
-    """Interim policy until the access-control issue: anonymous callers see public layers,
-    signed-in staff internal ones too, superusers everything."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_superuser:
-        return "admin"
-    if user is not None and user.is_authenticated and user.is_staff:
-        return "staff"
-    return "anonymous"
+def access_class(request: HttpRequest) -> tuple:
+    """The caller's layer access as a hashable key (blueprint.access.layer_access_key): callers
+    with equal keys share one API object; `visible_layers(access_class(request))` lists their layers."""
+    return access.layer_access_key(request)
+
+
+# pygeoapi functions that hand out a collection's data (not just its description).
+_DATA_READS = {"get_collection_items", "get_collection_item", "get_collection_tiles_data",
+               "get_collection_coverage", "get_collection_map"}
+
+
+def _audit_restricted_read(api_function, request: HttpRequest, args: tuple) -> None:
+    if args and getattr(api_function, "__name__", "") in _DATA_READS:
+        layer = Layer.objects.filter(slug=args[0]).values("slug", "access_level").first()
+        if layer:
+            # A tile read is located by its tile matrix set and indices.
+            where = request.GET.get("bbox", "") or "/".join(str(a) for a in args[1:])
+            access.record_layer_read(request, layer, where)
 
 
 def _registry_state() -> str:
@@ -53,6 +63,8 @@ def execute_from_django(api_function, request: HttpRequest, *args,
     else:
         headers, status, content = api_function(api, api_request, *args)
         content = apply_gzip(headers, bilingual_exception(status, content, request.path))
+        if status == 200:
+            _audit_restricted_read(api_function, request, args)
     response = HttpResponse(content, status=status)
     for key, value in headers.items():
         response[key] = value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from api.ogc.raster import raster_collection
 from layers.models import Layer
 
@@ -10,15 +12,18 @@ __all__ = ["CRS84", "EPSG", "OUTPUT_CRS", "build_config", "visible_layers"]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 OUTPUT_CRS = [CRS84, EPSG + "4490", EPSG + "3857"]
-LEVELS_BY_ACCESS = {"anonymous": ("public",), "staff": ("public", "internal"),
-                    "admin": ("public", "internal", "restricted")}
 
 
-def visible_layers(access: str) -> list[Layer]:
-    """The layers with data that an access class may see (the hook the access issue fills)."""
+def visible_layers(access_key: tuple) -> list[Layer]:
+    """The layers (vector and raster) with data that callers with this access key may read.
+
+    `access_key` is `api.ogc.adapter.access_class(request)`, i.e. blueprint.access.layer_access_key:
+    (access levels, extra layers named by a token).
+    """
+    levels, extra = access_key
     return list(Layer.objects.select_related("active_version")
-                .filter(active_version__isnull=False,
-                        access_level__in=LEVELS_BY_ACCESS[access]).order_by("slug"))
+                .filter(active_version__isnull=False)
+                .filter(Q(access_level__in=levels) | Q(slug__in=extra)).order_by("slug"))
 
 
 def build_config(layers: list[Layer], base_url: str) -> dict:

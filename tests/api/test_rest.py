@@ -8,8 +8,15 @@ import shapely
 from layers.models import Project
 from tests.compliance import oracle
 from tests.layers.helpers import geod_area, square
+from tests.roles import sign_in
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def planner(client):
+    """The REST calls here are a city planner's (tests/blueprint/test_access_matrix.py covers roles)."""
+    return sign_in(client, "city_planner")
 
 
 def post_json(client, path, body):

@@ -21,9 +21,13 @@ def test_postgis_system_check_passes():
     assert errors == []
 
 
-def test_home_lists_layers_in_chinese(client):
+def test_home_lists_the_layers_the_caller_may_read_in_chinese(client):
     page = client.get("/").content.decode()
-    assert "生态保护红线" in page and "永久基本农田" in page and "admin_district" in page
+    assert "行政区划" in page and "admin_district" in page
+    assert "生态保护红线" not in page and "永久基本农田" not in page  # restricted: not for anonymous
+    client.force_login(User.objects.create_superuser("home-admin", "a@example.org", "secret-password-1"))
+    page = client.get("/").content.decode()
+    assert "生态保护红线" in page and "永久基本农田" in page
 
 
 @pytest.fixture

@@ -19,9 +19,16 @@ from compliance.services import check_project, run_check
 from layers.models import LayerVersion, Project
 from tests.compliance import oracle
 from tests.layers.helpers import CGCS2000_GEOD
+from tests.roles import sign_in
 
 pytestmark = pytest.mark.django_db
 SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(autouse=True)
+def planner(client):
+    """Reports are read by a city planner here (tests/blueprint/test_access_matrix.py covers roles)."""
+    return sign_in(client, "city_planner")
 
 
 @pytest.fixture

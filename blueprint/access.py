@@ -1,0 +1,269 @@
+"""The one access policy: roles, function permissions, layer access levels and scopes.
+
+Every face asks the same questions here — REST, OGC (collections, items, tiles, processes),
+map pages, reports and the admin:
+
+- `principal(request)`: who is calling (a person's role and scope, a system token, or anonymous);
+- `allows(who, perm)`: may they use a function (import layers, run checks, call the gate, …);
+- `can_read_layer(who, layer)` / `readable_layers_q(who)` / `layer_access_key(who)`: layer levels;
+- `can_see_project(who, project)` / `projects_q(who)` / `can_see_check(who, check)`: data scope;
+- `require_project(who, project)` / `require_check(who, check)`: the same, raising NotFound;
+- `record_layer_read(request, layer, bbox)`: audit a read of a restricted layer.
+
+Which endpoint needs which function or token interface is the rule table in
+`blueprint.access_rules`, enforced for every request by `blueprint.middleware.AccessMiddleware`.
+The module imports no app's models (layers and compliance depend on blueprint, not the reverse):
+it reads the fields it needs from the objects it is given and returns Q objects over them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.db.models import Q
+
+from blueprint.errors import NotFound
+from blueprint.models import Interface, Role
+
+__all__ = [
+    "Perm", "Role", "Interface", "Principal", "ANONYMOUS", "principal", "principal_for_user",
+    "principal_for_token", "allows", "can_read_layer", "readable_layers_q", "layer_access_key",
+    "can_see_project", "projects_q", "can_see_check", "checks_q", "can_see_job", "require_project",
+    "require_check",
+    "record_layer_read",
+]
+
+
+class Perm(StrEnum):
+    """Function permissions."""
+
+    IMPORT_LAYERS = "import_layers"
+    EDIT_RULESETS = "edit_rulesets"
+    RUN_CHECKS = "run_checks"
+    RERUN_CHECKS = "rerun_checks"
+    READ_REPORTS = "read_reports"
+    CALL_GATE = "call_gate"
+    MANAGE_USERS = "manage_users"  # users, roles, tokens and the audit log
+
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    Role.ADMINISTRATOR: frozenset(Perm),
+    Role.CITY_PLANNER: frozenset({Perm.IMPORT_LAYERS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
+                                  Perm.READ_REPORTS, Perm.CALL_GATE}),
+    Role.COUNTY_PLANNER: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS,
+                                    Perm.CALL_GATE}),
+    Role.APPLICANT: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
+    Role.SYSTEM: frozenset(),  # a token's functions come from its interfaces
+    Role.ANONYMOUS: frozenset(),
+}
+
+INTERFACE_PERMS: dict[str, frozenset[Perm]] = {
+    Interface.OGC_READ: frozenset(),
+    Interface.GATE: frozenset({Perm.CALL_GATE}),
+    Interface.CHECKS: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS}),
+    Interface.COMPLIANCE_PROCESS: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
+}
+
+# Red-line and farmland detail (restricted) is for the city level; county planners meet it
+# through check findings. A token reads public layers plus the layers it names.
+ROLE_LEVELS: dict[str, tuple[str, ...]] = {
+    Role.ADMINISTRATOR: ("public", "internal", "restricted"),
+    Role.CITY_PLANNER: ("public", "internal", "restricted"),
+    Role.COUNTY_PLANNER: ("public", "internal"),
+    Role.APPLICANT: ("public",),
+    Role.SYSTEM: ("public",),
+    Role.ANONYMOUS: ("public",),
+}
+
+# Roles that see every project and check; the others are scoped.
+ALL_PROJECTS = frozenset({Role.ADMINISTRATOR, Role.CITY_PLANNER})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as the policy sees them."""
+
+    role: str
+    name: str = "anonymous"
+    districts: tuple[str, ...] = ()
+    organisation: str = ""
+    interfaces: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
+    token_id: int | None = None
+    perms: frozenset = field(default=frozenset(), compare=False)
+
+    @property
+    def is_person(self) -> bool:
+        return self.role not in (Role.SYSTEM, Role.ANONYMOUS)
+
+    @property
+    def is_token(self) -> bool:
+        return self.role == Role.SYSTEM
+
+
+ANONYMOUS = Principal(role=Role.ANONYMOUS)
+
+
+def principal_for_user(user) -> Principal:
+    """The principal of a signed-in person (a user without a profile is an applicant)."""
+    if user is None or not user.is_authenticated:
+        return ANONYMOUS
+    profile = getattr(user, "access", None) if user.pk else None
+    role = Role.ADMINISTRATOR if user.is_superuser else (profile.role if profile else Role.APPLICANT)
+    return Principal(role=role, name=user.get_username(),
+                     districts=tuple(profile.districts) if profile else (),
+                     organisation=profile.organisation if profile else "", perms=ROLE_PERMS[role])
+
+
+def principal_for_token(token) -> Principal:
+    """The principal of an external system calling with a token."""
+    perms = frozenset().union(*(INTERFACE_PERMS.get(i, frozenset()) for i in token.interfaces))
+    return Principal(role=Role.SYSTEM, name=f"token:{token.name}", districts=tuple(token.districts),
+                     interfaces=tuple(sorted(token.interfaces)), layers=tuple(sorted(token.layers)),
+                     token_id=token.pk, perms=perms)
+
+
+def principal(request) -> Principal:
+    """Who is calling (cached on the request); accepts Django's and DRF's requests."""
+    request = getattr(request, "_request", request)
+    cached = getattr(request, "_principal", None)
+    if cached is None:
+        token = getattr(request, "access_token", None)
+        cached = principal_for_token(token) if token else principal_for_user(getattr(request, "user", None))
+        request._principal = cached
+    return cached
+
+
+def _who(who) -> Principal:
+    return who if isinstance(who, Principal) else principal(who)
+
+
+def allows(who, perm: Perm | str) -> bool:
+    """May `who` (a principal or a request) use the function `perm`?"""
+    return Perm(perm) in _who(who).perms
+
+
+def _field(obj, name: str):
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
+def can_read_layer(who, layer) -> bool:
+    """May `who` read a layer (a Layer, or a mapping with `slug` and `access_level`)?"""
+    p = _who(who)
+    if p.is_token and Interface.OGC_READ not in p.interfaces:
+        return False
+    level = _field(layer, "access_level")
+    return level in ROLE_LEVELS[p.role] or (p.is_token and _field(layer, "slug") in p.layers)
+
+
+def readable_layers_q(who, prefix: str = "") -> Q:
+    """A filter over Layer (or `prefix`-ed relations to it) keeping the layers `who` may read."""
+    p = _who(who)
+    if p.is_token and Interface.OGC_READ not in p.interfaces:
+        return Q(pk__in=[])
+    q = Q(**{f"{prefix}access_level__in": ROLE_LEVELS[p.role]})
+    if p.is_token and p.layers:
+        q |= Q(**{f"{prefix}slug__in": p.layers})
+    return q
+
+
+def layer_access_key(who) -> tuple:
+    """A hashable key that is equal for callers who see the same layers (for caches)."""
+    p = _who(who)
+    if p.is_token and Interface.OGC_READ not in p.interfaces:
+        return ((), ())
+    return ROLE_LEVELS[p.role], p.layers if p.is_token else ()
+
+
+def _district_prefixes(codes) -> list[str]:
+    # A city code (370800) covers its counties (3708xx); a county code covers itself.
+    out = []
+    for code in codes:
+        code = str(code).strip()
+        trimmed = code
+        while len(trimmed) > 2 and trimmed.endswith("00"):
+            trimmed = trimmed[:-2]
+        out.append(trimmed)
+    return out
+
+
+def _sees_all_projects(p: Principal) -> bool:
+    return p.role in ALL_PROJECTS or (p.is_token and not p.districts)
+
+
+def projects_q(who, prefix: str = "") -> Q:
+    """A filter over Project (or `prefix`-ed relations to it) keeping the projects `who` may see."""
+    p = _who(who)
+    if _sees_all_projects(p):
+        return Q()
+    if p.role in (Role.COUNTY_PLANNER, Role.SYSTEM):
+        q = Q(pk__in=[])
+        for code in _district_prefixes(p.districts):
+            q |= Q(**{f"{prefix}district__code__startswith": code})
+        return q
+    if p.role == Role.APPLICANT and p.organisation:
+        return Q(**{f"{prefix}applicant": p.organisation})
+    return Q(pk__in=[])
+
+
+def can_see_project(who, project) -> bool:
+    """May `who` see (and, with the function permission, act on) this project?"""
+    p = _who(who)
+    if project is None:
+        return False
+    if _sees_all_projects(p):
+        return True
+    if p.role in (Role.COUNTY_PLANNER, Role.SYSTEM):
+        return any(project.district_id.startswith(c) for c in _district_prefixes(p.districts))
+    return p.role == Role.APPLICANT and bool(p.organisation) and project.applicant == p.organisation
+
+
+def checks_q(who) -> Q:
+    """A filter over Check keeping the checks `who` may see."""
+    p = _who(who)
+    if _sees_all_projects(p):
+        return Q()
+    own = Q(created_by=p.name) if p.role != Role.ANONYMOUS else Q(pk__in=[])
+    return projects_q(p, "project__") & Q(project__isnull=False) | own
+
+
+def can_see_check(who, check) -> bool:
+    """A check is visible with its project, or to whoever submitted it."""
+    p = _who(who)
+    if _sees_all_projects(p) or (p.name != "anonymous" and check.created_by == p.name):
+        return True
+    return check.project_id is not None and can_see_project(p, check.project)
+
+
+def can_see_job(who, job) -> bool:
+    """A background check is visible to whoever queued it, and with its check once done."""
+    p = _who(who)
+    if _sees_all_projects(p) or (p.role != Role.ANONYMOUS and job.created_by == p.name):
+        return True
+    return job.check_result_id is not None and can_see_check(p, job.check_result)
+
+
+def require_project(who, project, code: str = ""):
+    """Return the project when `who` may see it; otherwise answer as if it did not exist."""
+    if not can_see_project(who, project):
+        code = code or getattr(project, "code", "")
+        raise NotFound(f"项目 {code} 不存在或无权查看。 (No project {code}, or not yours to see.)")
+    return project
+
+
+def require_check(who, check):
+    """Return the check when `who` may see it; otherwise answer as if it did not exist."""
+    if not can_see_check(who, check):
+        raise NotFound(f"检查记录 {check.pk} 不存在或无权查看。 (No check {check.pk}, or not yours to see.)")
+    return check
+
+
+def record_layer_read(request, layer, bbox=None) -> None:
+    """Audit a read of a restricted layer: who read which layer, where (bbox)."""
+    if _field(layer, "access_level") != "restricted":
+        return
+    from blueprint import audit
+
+    audit.record("layer.read", target=_field(layer, "slug"), request=request,
+                 bbox=",".join(str(v) for v in bbox) if isinstance(bbox, list | tuple) else (bbox or ""))

@@ -1,0 +1,101 @@
+"""The audit log: one `record(...)` call from the services, append-only in the database.
+
+Who and from where are taken from the request being served (set by AccessMiddleware), so a
+service only says what happened: `audit.record("layer.import", target="basic_farmland", ...)`.
+Outside a request (commands, the worker) the actor is the one given, or "system".
+An entry is written in the caller's transaction: a change and its entry commit together.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+
+from django.contrib.auth import signals as auth_signals
+from django.dispatch import receiver
+
+from blueprint.models import AuditEntry
+
+__all__ = ["ACTIONS", "record", "bind_request", "unbind", "client_ip"]
+
+# Action names (free text is allowed, but these are what the services write).
+ACTIONS = {
+    "login": "登录 login", "login.failed": "登录失败 failed login", "login.throttled": "登录被限制 throttled",
+    "logout": "退出 logout",
+    "layer.register": "登记图层 layer registered", "layer.import": "导入图层 layer import",
+    "layer.activate": "启用图层版本 layer version activated", "layer.change": "修改图层 layer changed",
+    "layer.read": "读取受限图层 restricted-layer read",
+    "ruleset.save": "保存规则集 rule set saved", "ruleset.activate": "启用规则集 rule set activated",
+    "project.create": "新建项目 project created", "project.change": "修改项目 project changed",
+    "site.revise": "修改用地红线 site revised",
+    "check.run": "合规性检查 check", "check.rerun": "重新检查 re-run",
+    "gate.decision": "受理闸口 gate decision",
+    "token.create": "创建令牌 token created", "token.revoke": "吊销令牌 token revoked",
+    "user.change": "修改用户 user changed", "admin.change": "后台修改 admin change",
+    "audit.export": "导出审计日志 audit log exported",
+}
+
+
+@dataclass(frozen=True)
+class _Caller:
+    actor: str
+    role: str
+    ip: str | None
+    path: str
+
+
+# The request being served (who and where are read from it only when an entry is written).
+_current: contextvars.ContextVar = contextvars.ContextVar("audit_request", default=None)
+
+
+def client_ip(request) -> str | None:
+    """The client address as the server saw it (a reverse proxy should pass REMOTE_ADDR on)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _caller_of(request) -> _Caller:
+    from blueprint.access import principal
+
+    p = principal(request)
+    return _Caller(actor=p.name, role=str(p.role), ip=client_ip(request),
+                   path=f"{request.method} {request.get_full_path()}"[:500])
+
+
+def bind_request(request) -> contextvars.Token:
+    """Make `request` the source of who/where for entries recorded while it is served."""
+    return _current.set(request)
+
+
+def unbind(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
+def record(action: str, *, target: str = "", actor: str | None = None, request=None, bbox: str = "",
+           **detail) -> AuditEntry:
+    """Append one entry to the audit log (who, when, what, where from)."""
+    request = request if request is not None else _current.get()
+    caller = _caller_of(request) if request is not None else None
+    return AuditEntry.objects.create(
+        action=action, target=str(target)[:300], bbox=str(bbox)[:200],
+        actor=(actor or (caller.actor if caller else "system"))[:160],
+        role=caller.role if caller and (not actor or actor == caller.actor) else "",
+        ip=caller.ip if caller else None, path=caller.path if caller else "",
+        detail={k: v for k, v in detail.items() if v is not None})
+
+
+@receiver(auth_signals.user_logged_in)
+def _logged_in(sender, request, user, **kwargs):
+    record("login", actor=user.get_username(), target=user.get_username(), request=request,
+           backend=getattr(user, "backend", None))
+
+
+@receiver(auth_signals.user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username", ""))[:150]
+    record("login.failed", actor=username or "?", target=username, request=request)
+
+
+@receiver(auth_signals.user_logged_out)
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        record("logout", actor=user.get_username(), target=user.get_username(), request=request)

@@ -1,0 +1,124 @@
+"""Who may do what: people's access profiles, system tokens, and the append-only audit log.
+
+The rules themselves live in `blueprint.access`; these tables only hold who is who.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+__all__ = ["Role", "Interface", "AccessProfile", "ApiToken", "AuditEntry"]
+
+
+class Role(models.TextChoices):
+    ADMINISTRATOR = "administrator", _("administrator (管理员)")
+    CITY_PLANNER = "city_planner", _("city planner (市级规划人员)")
+    COUNTY_PLANNER = "county_planner", _("county planner (区县规划人员)")
+    APPLICANT = "applicant", _("applicant (建设单位)")
+    SYSTEM = "system", _("external system (外部系统)")
+    ANONYMOUS = "anonymous", _("anonymous (匿名)")
+
+
+class Interface(models.TextChoices):
+    """What an external system's token may call."""
+
+    OGC_READ = "ogc_read", _("OGC API reads, tiles, imagery (图层服务读取)")
+    GATE = "gate", _("acceptance gate (受理闸口)")
+    CHECKS = "checks", _("REST compliance checks and reports (合规性检查)")
+    COMPLIANCE_PROCESS = "compliance_process", _("OGC site-compliance process (合规性检查处理服务)")
+
+
+STAFF_ROLES = (Role.ADMINISTRATOR, Role.CITY_PLANNER, Role.COUNTY_PLANNER)
+PEOPLE_ROLES = [(r.value, r.label) for r in Role if r not in (Role.SYSTEM, Role.ANONYMOUS)]
+
+
+class AccessProfile(models.Model):
+    """A person's role and scope; a superuser is an administrator whatever this says."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                                related_name="access")
+    role = models.CharField(_("role"), max_length=32, choices=PEOPLE_ROLES, default=Role.APPLICANT)
+    districts = ArrayField(models.CharField(max_length=12), verbose_name=_("districts (GB/T 2260 codes)"),
+                           default=list, blank=True,
+                           help_text=_("County planners: the districts they work in, e.g. 370811"))
+    organisation = models.CharField(_("organisation (建设单位)"), max_length=300, blank=True,
+                                    help_text=_("Applicants: the projects of this applicant are theirs"))
+
+    class Meta:
+        verbose_name = _("access profile")
+        verbose_name_plural = _("access profiles")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self.sync_staff(self.user)
+
+    @staticmethod
+    def sync_staff(user) -> None:
+        """Admin-site access follows the role: administrators and planners, not applicants."""
+        role = AccessProfile.objects.filter(user=user).values_list("role", flat=True).first()
+        staff = user.is_superuser or role in STAFF_ROLES
+        type(user).objects.filter(pk=user.pk).update(is_staff=staff)
+        user.is_staff = staff
+
+
+class ApiToken(models.Model):
+    """A token for an external system; only the SHA-256 of the secret is stored."""
+
+    name = models.CharField(_("system name"), max_length=100, unique=True)
+    prefix = models.CharField(_("token prefix"), max_length=12, editable=False)
+    token_hash = models.CharField(_("token hash (SHA-256)"), max_length=64, unique=True, editable=False)
+    interfaces = ArrayField(models.CharField(max_length=32, choices=Interface.choices),
+                            verbose_name=_("interfaces"), default=list)
+    layers = ArrayField(models.SlugField(max_length=64), verbose_name=_("non-public layers it may read"),
+                        default=list, blank=True)
+    districts = ArrayField(models.CharField(max_length=12), verbose_name=_("districts (empty: all)"),
+                           default=list, blank=True)
+    rate_limit_per_minute = models.PositiveIntegerField(_("requests per minute"), default=120)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    created_by = models.CharField(_("created by"), max_length=150, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    # A fixed one-minute window, counted in one UPDATE so that every worker shares it.
+    window_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    window_count = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("system token")
+        verbose_name_plural = _("system tokens")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class AuditEntry(models.Model):
+    """One audited event; a database trigger refuses UPDATE and DELETE."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.CharField(_("who"), max_length=160, db_index=True)
+    role = models.CharField(_("role"), max_length=32, blank=True)
+    action = models.CharField(_("action"), max_length=48, db_index=True)
+    target = models.CharField(_("what"), max_length=300, blank=True)
+    bbox = models.CharField(_("bbox"), max_length=200, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    path = models.CharField(_("request"), max_length=500, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["action", "actor", "at"], name="audit_throttle")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.target}"

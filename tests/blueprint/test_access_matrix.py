@@ -1,0 +1,321 @@
+"""The authorization matrix: every URL pattern × every role → the expected status.
+
+The patterns come from the URL resolver, so a new endpoint without a sample (and an expectation)
+here, or without a rule in blueprint/access_rules.py, fails. The expectations are written from the
+issue's roles, independently of the rule table they check.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+
+from blueprint.access_rules import rule_for
+from blueprint.models import ApiToken, AuditEntry, Interface, Role
+from compliance import services
+from compliance.jobs import enqueue_check
+from compliance.models import GateDecision, RuleSet
+from layers.models import District, Layer, Project
+from tests.roles import make_person, make_token
+
+pytestmark = pytest.mark.django_db
+
+PROJECT_CODE = "2022-370811-47-01-000002"  # a demo project in 任城区 (370811)
+SERVED = "served"  # any answer of the endpoint itself: not 401/403/429, not a 5xx
+
+PEOPLE = {"admin", "city", "county", "county_other", "owner", "applicant_other"}
+TOKENS = {"token_full", "token_ogc"}
+BAD_TOKENS = {"token_expired", "token_revoked"}
+ROLES = ["anonymous", *sorted(PEOPLE), *sorted(TOKENS), *sorted(BAD_TOKENS)]
+EVERYONE = {"anonymous"} | PEOPLE | TOKENS
+STAFF = {"admin", "city", "county", "county_other"}
+SEES_PROJECT = {"admin", "city", "county", "owner", "token_full"}  # the county's planner, the owner
+OUT_OF_SCOPE = {"county_other", "applicant_other"}
+
+
+@dataclass
+class Sample:
+    method: str
+    path: str
+    ok: int | str
+    allowed: set[str]
+    hidden: set[str] = field(default_factory=set)  # see 404, as if it did not exist
+    special: dict[str, int] = field(default_factory=dict)
+    data: dict | None = None
+
+
+CHECK = "/api/checks/{check}"
+SAMPLES: dict[str, Sample] = {
+    "": Sample("get", "/", 200, EVERYONE),
+    "healthz": Sample("get", "/healthz", 200, EVERYONE),
+    "accounts/login/": Sample("get", "/accounts/login/", 200, {"anonymous"} | TOKENS,
+                              special=dict.fromkeys(PEOPLE, 302)),
+    "accounts/logout/": Sample("get", "/accounts/logout/", 405, EVERYONE),
+    "api/openapi.json": Sample("get", "/api/openapi.json", 200, EVERYONE),
+    "api/docs/": Sample("get", "/api/docs/", 200, EVERYONE),
+    "api/checks": Sample("post", "/api/checks", 201, (PEOPLE | {"token_full"}) - OUT_OF_SCOPE,
+                         hidden=OUT_OF_SCOPE, data={"project_code": PROJECT_CODE}),
+    "api/checks/<str:check_id>": Sample("get", CHECK, 200, SEES_PROJECT, OUT_OF_SCOPE),
+    # Re-running against today's data is the planners' (and the approval system's), not applicants'.
+    "api/checks/<str:check_id>/rerun": Sample("post", CHECK + "/rerun", 201, SEES_PROJECT - {"owner"},
+                                              {"county_other"}),
+    "api/checks/<str:check_id>/report": Sample("get", CHECK + "/report", 200, SEES_PROJECT, OUT_OF_SCOPE),
+    "api/checks/<str:check_id>/report.pdf": Sample("get", CHECK + "/report.pdf", 200, SEES_PROJECT,
+                                                   OUT_OF_SCOPE),
+    "api/checks/<str:check_id>/verify": Sample("get", CHECK + "/verify?hash={hash}", 200, EVERYONE),
+    # The job was queued by the owner, without a check yet: its queuer and those who see all.
+    "api/jobs/<str:job_id>": Sample("get", "/api/jobs/{job}", 200, {"admin", "city", "owner", "token_full"},
+                                    {"county", "county_other", "applicant_other"}),
+    "api/projects/<str:code>/checks": Sample("get", f"/api/projects/{PROJECT_CODE}/checks", 200, SEES_PROJECT,
+                                             OUT_OF_SCOPE),
+    "api/gate/<str:code>": Sample("get", f"/api/gate/{PROJECT_CODE}?stage=1", 200,
+                                  {"admin", "city", "county", "token_full"}, {"county_other"}),
+}
+
+OGC_IDS = {"collection_id": "water_body", "item_id": "1", "tileMatrixSetId": "WebMercatorQuad",
+           "tileMatrix": "0", "tileRow": "0", "tileCol": "0", "tilematrixset_id": "WebMercatorQuad",
+           "style_id": "default", "location_id": "x", "instance_id": "x", "process_id": "site-compliance",
+           "job_id": str(uuid.UUID(int=1)), "resource": "x"}
+OGC_OK = {"ogc/": 200, "ogc/collections": 200, "ogc/conformance": 200,
+          "ogc/collections/<str:collection_id>": 200, "ogc/collections/<str:collection_id>/items": 200,
+          "ogc/collections/<str:collection_id>/items/<str:item_id>": 200}
+RUNS_CHECKS = (PEOPLE | {"token_full"})
+# pygeoapi 0.24's Django views crash on these (its bugs: tilematrixsets() is called with an extra
+# argument, job_results_resource() without process_id): only the access decision is checked there.
+PYGEOAPI_BROKEN = {"ogc/TileMatrixSets/<str:tilematrixset_id>",
+                   "ogc/jobs/<str:job_id>/results/<str:resource>"}
+# Shadowed by ".../instances/<str:instance_id>" in pygeoapi's URL list: no request reaches it.
+SHADOWED = {"ogc/collections/<str:collection_id>/instances/locations"}
+
+
+def ogc_sample(route: str) -> Sample:
+    path = "/" + route
+    for name, value in OGC_IDS.items():
+        path = path.replace(f"<str:{name}>", value)
+    if route.startswith(("ogc/processes/<str:process_id>/execution", "ogc/jobs")):
+        return Sample("post" if route.endswith("execution") else "get", path, SERVED, RUNS_CHECKS,
+                      data={"inputs": {}})
+    return Sample("get", path + "?f=json", OGC_OK.get(route, SERVED), EVERYONE)
+
+
+# --- the admin ------------------------------------------------------------------------------------
+# model: (roles that may view, roles that may add and change); rows out of a county planner's
+# districts are missing for them (the change page of another county's project redirects).
+ADMIN_MODELS = {
+    "layers.layer": (STAFF, {"admin", "city"}),
+    "layers.layerversion": (STAFF, set()),
+    "layers.district": (STAFF, {"admin", "city"}),
+    "layers.project": (STAFF, STAFF),
+    "layers.siterevision": (STAFF, STAFF),
+    "compliance.ruleset": (STAFF, {"admin"}),
+    "compliance.check": (STAFF, set()),
+    "compliance.gatedecision": (STAFF, set()),
+    "auth.user": ({"admin"}, {"admin"}),
+    "blueprint.apitoken": ({"admin"}, {"admin"}),
+    "blueprint.auditentry": ({"admin"}, set()),
+}
+SCOPED = {"layers.project", "layers.siterevision", "compliance.check", "compliance.gatedecision"}
+ADMIN_PLAIN = {"index": 200, "login": 302, "logout": 405, "password_change": 200,
+               "password_change_done": 200, "jsi18n": 200, "autocomplete": 403, "view_on_site": 404,
+               None: 404}
+
+
+def _model_status(model: str, action: str, role: str) -> int:
+    view, change = ADMIN_MODELS[model]
+    sees = role in view or role in change
+    scoped_out = role == "county_other" and model in SCOPED
+    return {
+        "changelist": 200 if sees else 403,
+        "add": 200 if role in change else 403,
+        "change": (302 if scoped_out else 200) if sees else 403,
+        "history": 302 if scoped_out else (200 if sees else 403),
+        "delete": 403,
+        "import": 200 if role in change else 302,
+        "export": 200 if sees else 403,
+        "password_change": 200 if role in change else 403,
+    }[action]
+
+
+def admin_expectation(name: str | None, kwargs: dict, role: str) -> int:
+    if role in BAD_TOKENS:
+        return 401
+    if role in TOKENS:
+        return 403  # the admin is for people
+    if role not in STAFF:
+        return 200 if name == "login" else 302
+    if name == "app_list":
+        labels = {m.split(".")[0] for m, (v, c) in ADMIN_MODELS.items() if role in v | c}
+        return 200 if kwargs["app_label"] in labels else 404
+    if name in ADMIN_PLAIN:
+        return ADMIN_PLAIN[name]
+    for model in ADMIN_MODELS:
+        prefix = model.replace(".", "_") + "_"
+        if name.startswith(prefix):
+            return _model_status(model, name[len(prefix):], role)
+    raise AssertionError(f"admin URL {name} has no expectation: add its model to ADMIN_MODELS")
+
+
+# --- walking the URL configuration --------------------------------------------------------------------
+
+def routes(resolver=None, prefix: str = "", namespace: str = ""):
+    """Yield (route, name) for every URL pattern, as request.resolver_match.route spells it."""
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            ns = ":".join(filter(None, [namespace, pattern.namespace]))
+            yield from routes(pattern, route, ns)
+        elif isinstance(pattern, URLPattern):
+            yield route, (f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name)
+
+
+ALL_ROUTES = list(dict.fromkeys(routes()))
+
+
+def test_every_route_has_an_access_rule():
+    missing = [route for route, _ in ALL_ROUTES if rule_for(route) is None]
+    assert missing == [], f"add rules to blueprint/access_rules.py for {missing}"
+
+
+def test_every_route_has_a_sample_here():
+    missing = [route for route, _ in ALL_ROUTES
+               if not route.startswith(("admin/", "ogc/")) and route not in SAMPLES]
+    assert missing == [], f"add samples and expectations to SAMPLES for {missing}"
+
+
+@pytest.fixture
+def world(small_data):
+    """One person or token of every role, and a project, check, job and gate answer to ask about."""
+    project = Project.objects.get(code=PROJECT_CODE)
+    other = Project.objects.exclude(district__code__startswith="370811").first()
+    people = {
+        "admin": make_person(Role.ADMINISTRATOR, "m-admin"),
+        "city": make_person(Role.CITY_PLANNER, "m-city"),
+        "county": make_person(Role.COUNTY_PLANNER, "m-county", districts=["370811"]),
+        "county_other": make_person(Role.COUNTY_PLANNER, "m-county-other", districts=[other.district_id]),
+        "owner": make_person(Role.APPLICANT, "m-owner", organisation=project.applicant),
+        "applicant_other": make_person(Role.APPLICANT, "m-other", organisation=other.applicant),
+    }
+    from datetime import timedelta
+
+    secrets = {
+        "token_full": make_token("m-full")[1],
+        "token_ogc": make_token("m-ogc", interfaces=[Interface.OGC_READ])[1],
+        "token_expired": make_token("m-expired", expires_in=-timedelta(minutes=1))[1],
+        "token_revoked": make_token("m-revoked", revoked=True)[1],
+    }
+    check = services.check_project(project, created_by="m-city")
+    site = check.geom
+    import shapely
+
+    job = enqueue_check(shapely.from_wkb(bytes(site.wkb)), created_by="m-owner", category=check.category)
+    services.gate(PROJECT_CODE, "1", caller="m-city")
+    values = {"check": check.id, "hash": check.result_hash, "job": job.id}
+    return people, secrets, values
+
+
+def _request(client, people, secrets, role, method, path, data=None):
+    client.logout()
+    headers = {}
+    if role in people:
+        client.force_login(people[role])
+    elif role in secrets:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {secrets[role]}"
+    if method == "post":
+        return client.post(path, data or {}, content_type="application/json", **headers)
+    return client.get(path, **headers)
+
+
+def expected_status(sample: Sample, role: str) -> int | str:
+    if role in BAD_TOKENS:
+        return 401
+    if role in sample.special:
+        return sample.special[role]
+    if role in sample.allowed:
+        return sample.ok
+    if role in sample.hidden:
+        return 404
+    if role == "anonymous":
+        return 401 if sample.path.startswith(("/api/", "/ogc/")) else 302
+    return 403
+
+
+def matches(status: int, want: int | str) -> bool:
+    if want == SERVED:  # 501: pygeoapi's own "not implemented" (asyncapi, STAC search)
+        return status not in (401, 403, 429) and (status < 500 or status == 501)
+    return status == want
+
+
+@pytest.mark.parametrize("route", [r for r, _ in ALL_ROUTES if not r.startswith("admin/")])
+def test_matrix_outside_the_admin(client, world, route):
+    people, secrets, values = world
+    sample = SAMPLES.get(route) or (ogc_sample(route) if route.startswith("ogc/") else None)
+    assert sample is not None, f"no sample for {route}"
+    path = sample.path.format(**values)
+    if route not in SHADOWED:
+        assert resolve(path.split("?")[0]).route == route, f"the sample {path} does not reach {route}"
+    client.raise_request_exception = route not in PYGEOAPI_BROKEN
+    wrong = {}
+    for role in ROLES:
+        status = _request(client, people, secrets, role, sample.method, path, sample.data).status_code
+        want = expected_status(sample, role)
+        if route in PYGEOAPI_BROKEN and want == SERVED and status == 500:
+            continue
+        if not matches(status, want):
+            wrong[role] = (status, want)
+    assert wrong == {}, f"{sample.method.upper()} {path}: role → (got, expected)"
+
+
+def _admin_kwargs(name: str | None, route: str, people, values) -> dict:
+    objects = {
+        "layers_layer": lambda: Layer.objects.get(slug="water_body").pk,
+        "layers_layerversion": lambda: Layer.objects.get(slug="water_body").active_version_id,
+        "layers_district": lambda: "370811",
+        "layers_project": lambda: Project.objects.get(code=PROJECT_CODE).pk,
+        "layers_siterevision": lambda: Project.objects.get(code=PROJECT_CODE).current_site.pk,
+        "compliance_ruleset": lambda: RuleSet.objects.get(is_active=True).pk,
+        "compliance_check": lambda: values["check"],
+        "compliance_gatedecision": lambda: GateDecision.objects.filter(project_code=PROJECT_CODE).first().pk,
+        "auth_user": lambda: people["owner"].pk,
+        "blueprint_apitoken": lambda: ApiToken.objects.get(name="m-full").pk,
+        "blueprint_auditentry": lambda: AuditEntry.objects.first().pk,
+    }
+    if name == "view_on_site":
+        from django.contrib.contenttypes.models import ContentType
+
+        return {"content_type_id": ContentType.objects.get_for_model(District).pk, "object_id": "370811"}
+    kwargs = {}
+    if "<path:object_id>" in route or "<int:pk>" in route or "<id>" in route:
+        model = next(m for m in objects if name.startswith(m))
+        key = "object_id" if "object_id" in route else ("pk" if "<int:pk>" in route else "id")
+        kwargs[key] = objects[model]()
+    return kwargs
+
+
+ADMIN_ROUTES = [(r, n) for r, n in ALL_ROUTES if r.startswith("admin/")]
+APP_LABELS = sorted({m.split(".")[0] for m in ADMIN_MODELS})
+
+
+@pytest.mark.parametrize("route,name", ADMIN_ROUTES)
+def test_matrix_of_the_admin(client, world, route, name):
+    people, secrets, values = world
+    name = name.split(":")[-1] if name else None
+    if name == "app_list":
+        targets = [(reverse("admin:app_list", kwargs={"app_label": a}), {"app_label": a}) for a in APP_LABELS]
+    elif name is None:
+        targets = [("/admin/no-such-page/", {})]
+    else:
+        kwargs = _admin_kwargs(name, route, people, values)
+        targets = [(reverse(f"admin:{name}", kwargs=kwargs), kwargs)]
+    wrong = {}
+    for path, kwargs in targets:
+        for role in ROLES:
+            status = _request(client, people, secrets, role, "get", path).status_code
+            want = admin_expectation(name, kwargs, role)
+            if status != want:
+                wrong[(path, role)] = (status, want)
+    assert wrong == {}, "(path, role) → (got, expected)"
+
