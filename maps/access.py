@@ -32,8 +32,9 @@ def readable_summaries(request: HttpRequest, summaries: list) -> list:
 
 
 def project_scope(request: HttpRequest) -> Q | None:
-    """A filter over Project keeping what this visitor may see; None for anonymous visitors."""
-    if policy.principal(request).role == policy.Role.ANONYMOUS:
+    """A filter over Project keeping what this visitor may see; None for those who may not read
+    projects and their checks at all (anonymous visitors, tokens without the checks interface)."""
+    if not policy.allows(request, policy.Perm.READ_REPORTS):
         return None
     return policy.projects_q(request)
 
@@ -60,4 +61,5 @@ def require_project(request: HttpRequest, project):
 
 
 def require_check(request: HttpRequest, check):
+    require_projects(request)
     return policy.require_check(request, check)

@@ -73,12 +73,29 @@ SAMPLES: dict[str, Sample] = {
                                              OUT_OF_SCOPE),
     "api/gate/<str:code>": Sample("get", f"/api/gate/{PROJECT_CODE}?stage=1", 200,
                                   {"admin", "city", "county", "token_full"}, {"county_other"}),
+    # Map pages: anyone may open them; projects and checks follow the caller's scope.
+    "maps/": Sample("get", "/maps/", 200, EVERYONE),
+    "maps/locate": Sample("get", "/maps/locate", 200, EVERYONE),
+    "maps/projects/<str:code>": Sample("get", f"/maps/projects/{PROJECT_CODE}", 200, SEES_PROJECT,
+                                       OUT_OF_SCOPE, special={"anonymous": 403, "token_ogc": 403}),
+    "maps/preview": Sample("get", "/maps/preview", 200, EVERYONE),
+    "maps/checks/<str:check_id>": Sample("get", "/maps/checks/{check}", 200, SEES_PROJECT, OUT_OF_SCOPE,
+                                         special={"anonymous": 403, "token_ogc": 403}),
+    "maps/imagery": Sample("get", "/maps/imagery", 200, EVERYONE),
+    "maps/data/locate": Sample("get", "/maps/data/locate?q=任城", 200, EVERYONE),
+    "maps/data/<slug:slug>": Sample("get", "/maps/data/water_body?bbox=116,35,117,36&zoom=10", 200, EVERYONE),
+    "maps/language/<str:code>": Sample("get", "/maps/language/en", 302, EVERYONE),
+    "api/imagery/<slug:slug>/scenes": Sample("get", "/api/imagery/blue_marble/scenes", 200, EVERYONE),
+    "tiles/imagery/^(?P<slug>[-\\w]+)/(?P<z>\\d{1,2})/(?P<x>\\d{1,8})/(?P<y>\\d{1,8})"
+    r"\.(?P<fmt>png|jpg|jpeg|webp)$": Sample("get", "/tiles/imagery/blue_marble/0/0/0.png", 200, EVERYONE),
 }
 
 OGC_IDS = {"collection_id": "water_body", "item_id": "1", "tileMatrixSetId": "WebMercatorQuad",
            "tileMatrix": "0", "tileRow": "0", "tileCol": "0", "tilematrixset_id": "WebMercatorQuad",
            "style_id": "default", "location_id": "x", "instance_id": "x", "process_id": "site-compliance",
            "job_id": str(uuid.UUID(int=1)), "resource": "x"}
+OGC_CONVERTED = {"<slug:slug>": "blue_marble", "<str:tms>": "WebMercatorQuad", "<int:z>": "0",
+                 "<int:row>": "0", "<int:col>": "0"}  # our raster map-tile routes
 OGC_OK = {"ogc/": 200, "ogc/collections": 200, "ogc/conformance": 200,
           "ogc/collections/<str:collection_id>": 200, "ogc/collections/<str:collection_id>/items": 200,
           "ogc/collections/<str:collection_id>/items/<str:item_id>": 200}
@@ -95,6 +112,8 @@ def ogc_sample(route: str) -> Sample:
     path = "/" + route
     for name, value in OGC_IDS.items():
         path = path.replace(f"<str:{name}>", value)
+    for converter, value in OGC_CONVERTED.items():
+        path = path.replace(converter, value)
     if route.startswith(("ogc/processes/<str:process_id>/execution", "ogc/jobs")):
         return Sample("post" if route.endswith("execution") else "get", path, SERVED, RUNS_CHECKS,
                       data={"inputs": {}})
