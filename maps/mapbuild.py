@@ -10,6 +10,7 @@ coordinates, measuring and feature attributes.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import folium
@@ -119,13 +120,20 @@ def imagery_config(layers: list[Layer], english: bool) -> list[dict]:
             for layer in layers if layer.kind == Layer.Kind.RASTER and layer.active_version_id]
 
 
-def build_map(config: dict, *, bounds: list[float] | None = None, height: str = "100%") -> MapParts:
-    """Render a folium map with our script; `bounds` = [west, south, east, north] to fit first."""
+def build_map(config: dict, *, bounds: list[float] | None = None, height: str = "100%",
+              nonce: str = "") -> MapParts:
+    """Render a folium map with our script; `bounds` = [west, south, east, north] to fit first.
+
+    `nonce` (the request's CSP nonce) is put on folium's inline scripts so the page's Content
+    Security Policy lets them run."""
     fmap = LocalMap(location=CHINA_CENTRE, zoom_start=8, height=height, max_zoom=19)
     if bounds:
         fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     BlueprintApp(config).add_to(fmap)
     figure = fmap.get_root()
     figure.render()
-    return MapParts(header=mark_safe(figure.header.render()), html=mark_safe(figure.html.render()),
-                    script=mark_safe(figure.script.render()))
+    def signed(html: str) -> str:
+        return re.sub(r"<script(?![^>]*\bsrc=)", f'<script nonce="{nonce}"', html) if nonce else html
+
+    return MapParts(header=mark_safe(signed(figure.header.render())),
+                    html=mark_safe(signed(figure.html.render())), script=mark_safe(figure.script.render()))

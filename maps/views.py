@@ -40,7 +40,7 @@ def _map_config(request, page: str, **extra) -> tuple[dict, list[Layer]]:
 
 def _page(request, template: str, page: str, context: dict | None = None, status: int = 200, **extra):
     config, layers = _map_config(request, page, **extra)
-    parts = build_map(config, bounds=services.initial_bounds(layers))
+    parts = build_map(config, bounds=services.initial_bounds(layers), nonce=getattr(request, "csp_nonce", ""))
     return render(request, template, {"map": parts, "page": page, **(context or {})}, status=status)
 
 

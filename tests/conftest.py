@@ -56,4 +56,8 @@ def server(django_db_setup, django_db_blocker):
         yield url
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

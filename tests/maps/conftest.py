@@ -19,6 +19,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 STAFF = ("maps-staff", "maps-staff-pass-1")
+APPLICANT = ("maps-applicant", "maps-applicant-pass-1")
 # Playwright's sync API keeps an event loop running in this thread; Django then refuses database
 # calls from it unless told that these (test-only, single-threaded) calls are fine.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -37,12 +38,17 @@ def chromium(django_db_setup, server):
 
 @pytest.fixture(scope="session")
 def staff_user(django_db_setup, django_db_blocker):
-    """A staff account (sees internal layers and projects under the interim access rule)."""
+    """A county planner of both demo cities' counties: internal layers (not the restricted red line)
+    and the demo projects."""
+    from blueprint.models import AccessProfile, Role
+
     with django_db_blocker.unblock():
         user, _ = get_user_model().objects.get_or_create(username=STAFF[0], defaults={"is_staff": True})
         user.is_staff = True
         user.set_password(STAFF[1])
         user.save()
+        AccessProfile.objects.update_or_create(user=user, defaults={
+            "role": Role.COUNTY_PLANNER, "districts": ["370800", "420600"]})
     return user
 
 
@@ -118,4 +124,29 @@ def staff(watched, staff_user):
     page.fill("#id_password", STAFF[1])
     page.click("input[type=submit]")
     page.wait_for_url("**/maps/")
+    return watched
+
+
+@pytest.fixture(scope="session")
+def applicant_user(django_db_setup, django_db_blocker):
+    """An applicant (建设单位) account: public layers, its own checks."""
+    from blueprint.models import AccessProfile, Role
+
+    with django_db_blocker.unblock():
+        user, _ = get_user_model().objects.get_or_create(username=APPLICANT[0])
+        user.set_password(APPLICANT[1])
+        user.save()
+        AccessProfile.objects.update_or_create(user=user, defaults={"role": Role.APPLICANT})
+    return user
+
+
+@pytest.fixture
+def applicant(watched, applicant_user):
+    """The watched page, signed in on the Chinese login page as an applicant."""
+    page = watched.page
+    page.goto("/accounts/login/?next=/maps/preview")
+    page.fill("#id_username", APPLICANT[0])
+    page.fill("#id_password", APPLICANT[1])
+    page.click("[type=submit]")
+    page.wait_for_url("**/maps/preview")
     return watched

@@ -43,7 +43,7 @@ def test_staff_sees_internal_layers_in_the_legend_and_all_districts(staff, small
     for title in ["行政区划", "永久基本农田", "城镇开发边界", "城镇空间", "农业空间", "生态空间",
                   "水域", "项目选址", "空白底图"]:
         assert title in legend
-    assert "生态保护红线" not in legend  # restricted: superusers only under the interim rule
+    assert "生态保护红线" not in legend  # restricted: the city level only
     districts, _ = oracle.layer_features(small_data, "admin_district")
     # The page opens on the districts' extent: every district is drawn, one path each.
     assert paths(page, "admin_district") == len(districts)
@@ -175,7 +175,7 @@ def test_measuring_an_area_by_clicking(staff):
     page = staff.page
     staff.wait_idle()
     set_view(staff, 35.4, 116.6, 14)
-    staff.click_polygon("[data-measure=area]", [(600, 300), (900, 320), (850, 600), (620, 560)])
+    staff.click_polygon("[data-measure=area]", [(420, 330), (700, 350), (680, 620), (440, 580)])  # clear of the legend
     page.wait_for_function("() => BP.lastMeasure !== null")
     result = page.evaluate("BP.lastMeasure")
     from layers import crs

@@ -12,6 +12,7 @@ import shapely
 from blueprint.errors import InvalidInput
 from compliance.services import run_check
 from maps.locate import locate
+from tests.roles import sign_in
 
 pytestmark = pytest.mark.django_db
 PAGES = ["/maps/", "/maps/locate", "/maps/preview", "/maps/imagery"]
@@ -74,6 +75,7 @@ def test_locating_explains_what_it_cannot_read():
 
 
 def test_the_report_links_to_the_check_page(client):
+    sign_in(client)
     check = run_check(shapely.box(116.58, 35.40, 116.581, 35.401))
     report = client.get(f"/api/checks/{check.id}/report").content.decode()
     assert f"/maps/checks/{check.id}" in report

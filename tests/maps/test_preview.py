@@ -23,7 +23,7 @@ def run(watch) -> None:
     watch.page.wait_for_selector("#bp-verdict, .bp-message-error", timeout=30_000)
 
 
-def test_a_site_on_farmland_fails_with_the_right_area_and_its_pdf(watched, small_data, tmp_path):
+def test_a_site_on_farmland_fails_with_the_right_area_and_its_pdf(applicant, small_data, tmp_path):
     site, _ = oracle.border_site(small_data, "basic_farmland", 150.0)
     geoms, _ = oracle.layer_features(small_data, "basic_farmland")
     expected = oracle.overlap_m2(site, geoms)
@@ -31,10 +31,10 @@ def test_a_site_on_farmland_fails_with_the_right_area_and_its_pdf(watched, small
     upload = tmp_path / "site.geojson"
     upload.write_text(json.dumps({"type": "Feature", "properties": {},
                                   "geometry": shapely.geometry.mapping(site)}), encoding="utf-8")
-    open_preview(watched)
-    page = watched.page
+    open_preview(applicant)
+    page = applicant.page
     page.set_input_files("#bp-file", str(upload))
-    run(watched)
+    run(applicant)
     assert page.locator("#bp-verdict").get_attribute("data-verdict") == "fail"
     farmland = page.locator('.bp-finding[data-rule="basic_farmland"]')
     assert farmland.get_attribute("data-status") == "fail"
@@ -51,7 +51,7 @@ def test_a_site_on_farmland_fails_with_the_right_area_and_its_pdf(watched, small
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     # The stored check has its own page, with the same verdict and map.
     page.click("#bp-check-page")
-    watched.wait_idle()
+    applicant.wait_idle()
     assert page.locator("#bp-verdict").get_attribute("data-verdict") == "fail"
     finding = page.locator('.bp-finding[data-rule="basic_farmland"] .bp-finding-area')
     shown = float(finding.get_attribute("data-m2"))
@@ -59,25 +59,25 @@ def test_a_site_on_farmland_fails_with_the_right_area_and_its_pdf(watched, small
     assert page.locator("path.bp-conflict").count() >= 1
 
 
-def test_a_broken_file_is_explained_in_plain_words(watched, tmp_path):
+def test_a_broken_file_is_explained_in_plain_words(applicant, tmp_path):
     upload = tmp_path / "坐标.txt"
     upload.write_text("这不是坐标文件\nhello\n", encoding="utf-8")
-    open_preview(watched)
-    watched.page.set_input_files("#bp-file", str(upload))
-    run(watched)
-    message = watched.page.locator(".bp-message-error").inner_text()
+    open_preview(applicant)
+    applicant.page.set_input_files("#bp-file", str(upload))
+    run(applicant)
+    message = applicant.page.locator(".bp-message-error").inner_text()
     assert "无法完成检查" in message and "[地块坐标]" in message
-    assert watched.page.locator("#bp-verdict").count() == 0
-    watched.allow_console("status of 400")
+    assert applicant.page.locator("#bp-verdict").count() == 0
+    applicant.allow_console("status of 400")
 
 
-def test_a_drawn_site_is_checked(watched):
-    open_preview(watched)
-    page = watched.page
+def test_a_drawn_site_is_checked(applicant):
+    open_preview(applicant)
+    page = applicant.page
     page.evaluate("BP.map.setView([35.40, 116.58], 15, {animate: false})")
-    watched.wait_idle()
-    watched.click_polygon("#bp-draw", [(500, 300), (700, 300), (700, 450), (500, 450)])
-    run(watched)
+    applicant.wait_idle()
+    applicant.click_polygon("#bp-draw", [(500, 300), (700, 300), (700, 450), (500, 450)])
+    run(applicant)
     check = page.evaluate("BP.lastCheck")
     drawn = shapely.geometry.shape(check["site"])
     assert check["site_area"]["m2"] == pytest.approx(geod_area(drawn), rel=1e-6)
@@ -85,7 +85,19 @@ def test_a_drawn_site_is_checked(watched):
     assert page.locator(".bp-finding").count() == len(check["findings"]) > 0
 
 
-def test_no_file_and_nothing_drawn_says_what_to_do(watched):
+def test_no_file_and_nothing_drawn_says_what_to_do(applicant):
+    open_preview(applicant)
+    applicant.page.click("#bp-run")
+    assert "请先上传" in applicant.page.locator(".bp-message-error").inner_text()
+
+
+def test_anonymous_visitors_are_asked_to_sign_in(watched, small_data, tmp_path):
+    site, _ = oracle.border_site(small_data, "basic_farmland", 150.0)
+    upload = tmp_path / "site.geojson"
+    upload.write_text(json.dumps(shapely.geometry.mapping(site)), encoding="utf-8")
     open_preview(watched)
-    watched.page.click("#bp-run")
-    assert "请先上传" in watched.page.locator(".bp-message-error").inner_text()
+    watched.page.set_input_files("#bp-file", str(upload))
+    run(watched)
+    assert "登录" in watched.page.locator(".bp-message-error").inner_text()
+    assert watched.page.locator("#bp-verdict").count() == 0
+    watched.allow_console("status of 401")

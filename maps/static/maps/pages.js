@@ -237,6 +237,8 @@
 
   /* ---- imagery by date, side by side ---- */
   BP.pages.compare = function (map, config) {
+    // The form only holds choices: never submit it (no inline handler: the page's CSP forbids them).
+    document.getElementById("bp-compare-form").addEventListener("submit", function (e) { e.preventDefault(); });
     var right = BP.compareRight = L.map("bp-compare-right", { zoomControl: false, attributionControl: false });
     right.setView(map.getCenter(), map.getZoom());
     var syncing = false;
