@@ -175,7 +175,8 @@ def test_measuring_an_area_by_clicking(staff):
     page = staff.page
     staff.wait_idle()
     set_view(staff, 35.4, 116.6, 14)
-    staff.click_polygon("[data-measure=area]", [(420, 330), (700, 350), (680, 620), (440, 580)])  # clear of the legend
+    # Corners clear of the legend (top right), which would take a click.
+    staff.click_polygon("[data-measure=area]", [(420, 330), (700, 350), (680, 620), (440, 580)])
     page.wait_for_function("() => BP.lastMeasure !== null")
     result = page.evaluate("BP.lastMeasure")
     from layers import crs
