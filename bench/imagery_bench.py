@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,8 @@ from urllib.request import urlopen
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_bench import ROOT, VENV, admin_sql, bench_url, dotenv, machine  # noqa: E402
+from check_bench import ROOT, VENV, admin_sql, bench_url, machine  # noqa: E402
+from check_bench import Server as CheckServer  # noqa: E402
 
 DB = "blueprint_imagerybench"
 START, END = "<!-- imagery-results:start -->", "<!-- imagery-results:end -->"
@@ -62,41 +62,22 @@ def tiles_over(bbox: tuple[float, ...], z: int, n: int, rng: np.random.Generator
     return [every[i] for i in sorted(rng.choice(len(every), n, replace=False))]
 
 
+def elapsed_ms(fn, item) -> float:
+    start = time.perf_counter()
+    fn(item)
+    return 1000 * (time.perf_counter() - start)
+
+
 def timed(fn, items: list, warmup: int = 2) -> np.ndarray:
     """Milliseconds of fn(item) per item, after `warmup` untimed calls."""
     for item in items[:warmup]:
         fn(item)
-    times = []
-    for item in items:
-        start = time.perf_counter()
-        fn(item)
-        times.append(1000 * (time.perf_counter() - start))
-    return np.array(times)
+    return np.array([elapsed_ms(fn, item) for item in items])
 
 
-class Server:
-    """gunicorn with 2 workers on a free loopback port, serving the bench database."""
-
-    def __enter__(self) -> Server:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.base = f"http://127.0.0.1:{s.getsockname()[1]}"
-        env = {**os.environ, **dotenv(), "DATABASE_URL": os.environ["DATABASE_URL"]}
-        self.log = open(ROOT / ".data" / "imagery_bench_gunicorn.log", "w")  # noqa: SIM115
-        cmd = [VENV / "gunicorn", "blueprint.wsgi", "--bind", self.base[7:], f"--workers={WORKERS}"]
-        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(120):
-            try:
-                return urlopen(f"{self.base}/healthz", timeout=5).close() or self
-            except OSError:
-                time.sleep(0.5)
-        self.__exit__()
-        sys.exit("gunicorn did not start: see .data/imagery_bench_gunicorn.log")
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self.log.close()
+class Server(CheckServer):
+    """check_bench's server (gunicorn, 2 workers, on the bench database; log in
+    .data/check_bench_gunicorn.log) with tile requests and the workers' memory."""
 
     def tile(self, tile: tuple, query: str = f"?date={EARLY}") -> int:
         """GET one PNG tile (no If-None-Match: always rendered); its size in bytes."""
@@ -188,13 +169,11 @@ def render(info: dict, sizes: list[str], rows: dict, memory: dict, load: float) 
 
 
 def write_readme(results: str) -> None:
-    """Replace the text between the imagery-results markers (append the section if missing)."""
+    """Put the results between the imagery-results markers of bench/README.md (appended if absent)."""
     readme = Path(__file__).with_name("README.md")
-    text = readme.read_text()
-    if START not in text:
-        text = f"{text.rstrip()}\n\n# Imagery tile benchmark\n\n{START}\n{END}\n"
-    head, tail = text.partition(START)[0], text.partition(END)[2]
-    readme.write_text(f"{head}{START}\n{results}{END}{tail}")
+    before, _, rest = readme.read_text().partition(START)
+    after = rest.partition(END)[2]
+    readme.write_text(f"{before}{START}\n{results}{END}{after}")
 
 
 def describe(sources: list[Path], scenes: list) -> list[str]:
