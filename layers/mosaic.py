@@ -138,6 +138,24 @@ def _level(scene: SceneRef, left: float, top: float, pixel: float) -> int:
     return usable[-1] if usable else -1
 
 
+def _covered(scene: SceneRef, left: float, top: float, pixel: float) -> tuple[int, int, int, int]:
+    """Rows and columns (r0, r1, c0, c1) of the tile that the scene's bbox covers, one pixel wider.
+
+    Warping only those keeps GDAL's interpolated transformation valid at low zooms, where a whole
+    tile reaches far outside a Gauss–Krüger zone and GDAL would transform every pixel exactly.
+    """
+    x0, y0, x1, y1 = _mercator(*scene.bbox[:2]) + _mercator(*scene.bbox[2:])
+    c0, c1 = math.floor((x0 - left) / pixel) - 1, math.ceil((x1 - left) / pixel) + 1
+    r0, r1 = math.floor((top - y1) / pixel) - 1, math.ceil((top - y0) / pixel) + 1
+    return max(r0, 0), min(r1, TILE_SIZE), max(c0, 0), min(c1, TILE_SIZE)
+
+
+def _mercator(lon: float, lat: float) -> tuple[float, float]:
+    """EPSG:3857 metres of a longitude and latitude (the spherical formulas that define it)."""
+    radius = 6378137.0
+    return radius * math.radians(lon), radius * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
 def _read_tile(scene: SceneRef, x: int, y: int, z: int) -> ImageData:
     """Tile z/x/y of one scene, warped once from the source (nearest neighbour) onto the tile's
     own grid; transparent outside the scene.
@@ -148,14 +166,18 @@ def _read_tile(scene: SceneRef, x: int, y: int, z: int) -> ImageData:
     """
     left, bottom, right, top = WEB_MERCATOR_QUAD.xy_bounds(x, y, z)
     pixel = (right - left) / TILE_SIZE
+    r0, r1, c0, c1 = _covered(scene, left, top, pixel)
     source = _dataset(scene, _level(scene, left, top, pixel))
     indexes = list(scene.rgb_indexes)
-    with WarpedVRT(source, crs=MERCATOR, transform=Affine(pixel, 0, left, 0, -pixel, top),
-                   width=TILE_SIZE, height=TILE_SIZE, add_alpha=True,
+    with WarpedVRT(source, crs=MERCATOR, transform=Affine(pixel, 0, left + c0 * pixel, 0, -pixel,
+                                                          top - r0 * pixel),
+                   width=max(c1 - c0, 1), height=max(r1 - r0, 1), add_alpha=True,
                    resampling=Resampling.nearest) as vrt:
-        data = vrt.read([*indexes, vrt.count])
-    if not data[-1].any():
+        part = vrt.read([*indexes, vrt.count])
+    if c1 <= c0 or r1 <= r0 or not part[-1].any():
         raise TileOutsideBounds(f"scene {scene.id} is outside tile {z}/{x}/{y}")
+    data = np.zeros((len(indexes) + 1, TILE_SIZE, TILE_SIZE), part.dtype)
+    data[:, r0:r1, c0:c1] = part
     mask = np.broadcast_to(data[-1] == 0, data[:-1].shape)
     image = ImageData(np.ma.MaskedArray(data[:-1], mask=mask), bounds=(left, bottom, right, top),
                       crs=WEB_MERCATOR_QUAD.rasterio_crs)
