@@ -1,5 +1,6 @@
 """Settings, all from the environment (django-environ); see README "Configuration"."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -193,6 +194,10 @@ BLUEPRINT = {
     # Where imported scenes are kept as Cloud-Optimised GeoTIFFs (local disk).
     "IMAGERY_DIR": Path(env.str("IMAGERY_DIR", default=env.str("BLUEPRINT_DATA_DIR",
                                                               default=str(BASE_DIR / ".data")) + "/imagery")),
+    # GDAL's raster block cache per process, in MiB (GDAL's default is 5 % of RAM per worker).
+    "IMAGERY_GDAL_CACHE_MB": env.int("IMAGERY_GDAL_CACHE_MB", default=64),
+    # Scene files (and their overview levels) each process keeps open for tiles.
+    "IMAGERY_OPEN_SCENES": env.int("IMAGERY_OPEN_SCENES", default=32),
     # Features read from a source file per batch: bounds the importer's memory.
     "IMPORT_BATCH_SIZE": env.int("IMPORT_BATCH_SIZE", default=20_000),
     # Polygons with more vertices than this are cut into a subdivided copy for overlay work.
@@ -215,6 +220,12 @@ BLUEPRINT = {
     "LOGIN_MAX_FAILURES_PER_IP": env.int("LOGIN_MAX_FAILURES_PER_IP", default=20),
     "LOGIN_THROTTLE_SECONDS": env.int("LOGIN_THROTTLE_SECONDS", default=900),
 }
+
+# GDAL reads GDAL_CACHEMAX once, at its first raster block, so it is set here, before any. (Not
+# through rasterio.Env: an integer there is taken as *bytes* by GDALSetCacheMax64 — 64 meant a
+# 64-byte cache and 20–50 s tiles — and leaving the Env restores the 5 % default.) A GDAL_CACHEMAX
+# in the real environment wins; a bare number below 100000 is MiB to GDAL.
+os.environ.setdefault("GDAL_CACHEMAX", str(BLUEPRINT["IMAGERY_GDAL_CACHE_MB"]))
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ from blueprint import access
 from blueprint.access import Perm
 from blueprint.admin import PolicyAdmin, ReadOnlyAdmin
 from blueprint.errors import BlueprintError
+from layers.imagery import IMAGERY_SUFFIXES, import_scene
 from layers.importers import SUPPORTED_SUFFIXES, import_layer
 from layers.models import District, Layer, LayerVersion, Project, SiteRevision
 from layers.widgets import LocalMapWidget
@@ -51,7 +52,8 @@ class LayerAdmin(PolicyAdmin):
                                     "请分幅导入或用 import_layer 命令。 (The file is over the upload limit:"
                                     " split it, or use the import_layer command.)")
             return redirect(reverse("admin:layers_layer_import", args=[layer.pk]))
-        form = ImportForm(request.POST or None, request.FILES or None)
+        raster = layer.kind == Layer.Kind.RASTER
+        form = (ImageryImportForm if raster else ImportForm)(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             with tempfile.TemporaryDirectory() as folder:
@@ -60,11 +62,15 @@ class LayerAdmin(PolicyAdmin):
                     for chunk in upload.chunks():
                         out.write(chunk)
                 try:
-                    summary = import_layer(layer.slug, target, imported_by=request.user.get_username())
+                    if raster:
+                        text = _import_imagery(layer, target, form.cleaned_data, request.user.get_username())
+                    else:
+                        text = _summary_text(import_layer(layer.slug, target,
+                                                          imported_by=request.user.get_username()))
                 except BlueprintError as exc:
                     messages.error(request, exc.detail)
                 else:
-                    messages.success(request, _summary_text(summary))
+                    messages.success(request, text)
                     return redirect(reverse("admin:layers_layer_change", args=[layer.pk]))
         context = {**self.admin_site.each_context(request), "layer": layer, "form": form,
                    "opts": self.model._meta, "title": f"导入新版本：{layer.title_zh}"}
@@ -80,6 +86,35 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(
                 f"不支持的文件类型，请上传 {' '.join(SUPPORTED_SUFFIXES)} 之一。")
         return upload
+
+
+class ImageryImportForm(forms.Form):
+    """A raster layer's new scene: a GeoTIFF, with the date and sensor when the file lacks them."""
+
+    file = forms.FileField(label="影像文件 (GeoTIFF .tif / .tiff)")
+    acquired = forms.DateField(label="获取日期 (YYYY-MM-DD)", required=False,
+                               help_text="留空则取文件的 ACQUISITION_DATE 或 TIFFTAG_DATETIME 标签。")
+    sensor = forms.CharField(label="传感器", required=False, max_length=200,
+                             help_text="留空则取文件的 SENSOR 标签。")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() not in IMAGERY_SUFFIXES:
+            raise forms.ValidationError(
+                f"不支持的文件类型 “{Path(upload.name).suffix}”：影像须为 GeoTIFF (.tif / .tiff)。"
+                " (Imagery must be a GeoTIFF.)")
+        return upload
+
+
+def _import_imagery(layer: Layer, path: Path, data: dict, user: str) -> str:
+    """Import an uploaded GeoTIFF as a new scene (and version) of a raster layer; the message."""
+    summary = import_scene(layer.slug, path, acquired=data.get("acquired"), sensor=data.get("sensor", ""),
+                           imported_by=user)
+    if not summary.created:
+        return f"文件未变化：已是第 {summary.version} 版的影像，未新建版本。"
+    return (f"已导入影像并启用第 {summary.version} 版：获取日期 {summary.acquired:%Y-%m-%d}，"
+            f"分辨率 {summary.resolution_m:g} 米，波段 {'/'.join(summary.bands)}，坐标系 {summary.crs}，"
+            f"COG {summary.cog_bytes / 1e6:.1f} MB。")
 
 
 def _summary_text(summary) -> str:

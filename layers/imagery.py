@@ -84,7 +84,6 @@ def import_scene(slug: str, path: str | Path, *, acquired: dt.date | None = None
     layer = _raster_layer(slug)
     started = time.monotonic()
     with _open_geotiff(path) as src:
-        info = _describe(src, path, acquired, sensor)
         digest = file_hash(path)
         existing = Scene.objects.filter(layer=layer, content_hash=digest).select_related("version").first()
         folder = imagery_dir() / slug
@@ -92,11 +91,12 @@ def import_scene(slug: str, path: str | Path, *, acquired: dt.date | None = None
         _sweep_stale(folder)
         final = folder / f"{digest}.tif"
         tmp = folder / f".{digest}.{uuid.uuid4().hex}.tmp.tif"
-        if existing:
+        if existing:  # checked when it was imported; its date may have been given then
             if not scene_path(existing).exists():  # the data folder was moved or wiped: rewrite
                 _write_cog(src, tmp, path, progress)
                 os.replace(tmp, scene_path(existing))
             return _summary(existing, created=False)
+        info = _describe(src, path, acquired, sensor)
         try:
             if not final.exists():
                 _write_cog(src, tmp, path, progress)
@@ -213,9 +213,9 @@ def _acquired_from_tags(tags: dict, path: Path) -> dt.date:
     try:
         return dt.date.fromisoformat(text[:10].replace(":", "-"))
     except ValueError:
-        raise InvalidInput(f"{path.name} 没有获取日期：请用 --acquired YYYY-MM-DD 指定。"
-                           f" ({path.name} carries no acquisition date: give --acquired YYYY-MM-DD.)"
-                           ) from None
+        raise InvalidInput(f"{path.name} 没有获取日期：请填写获取日期（命令行用 --acquired YYYY-MM-DD）。"
+                           f" ({path.name} carries no acquisition date: give one, --acquired"
+                           " YYYY-MM-DD on the command line.)") from None
 
 
 def _band_names(src) -> list[str]:

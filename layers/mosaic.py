@@ -1,8 +1,10 @@
 """Read a raster layer's scenes as one mosaic, newest on top: web tiles and coverage subsets.
 
-rio-tiler reads the tiles (reprojecting to WebMercatorQuad on the fly, transparent outside the
-footprints); rasterio's merge cuts coverages. The scene list of a layer is cached per process and
-per active version, so a tile costs no query beyond the layer's own look-up.
+Each tile of each scene is one GDAL warp from the COG (or the overview matching the zoom) onto the
+tile's WebMercatorQuad grid — a single resampling, transparent outside the footprint — and
+rio-tiler's mosaic_reader stacks the scenes; rasterio's merge cuts coverages. The scene list of a
+layer is cached per process and per active version, so a tile costs no query beyond the layer's
+own look-up.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from pathlib import Path
 import morecantile
 import numpy as np
 import rasterio
-from rasterio.io import MemoryFile
+from affine import Affine
+from django.conf import settings
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.io import DatasetReader, MemoryFile
 from rasterio.merge import merge
 from rasterio.vrt import WarpedVRT
-from rasterio.warp import transform_bounds
-from rasterio.windows import Window, from_bounds
+from rasterio.warp import transform, transform_bounds
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.models import ImageData
 from rio_tiler.mosaic import mosaic_reader
@@ -36,6 +41,8 @@ __all__ = ["SceneRef", "TILE_FORMATS", "layer_scenes", "tile_scenes", "tile_etag
 WEB_MERCATOR_QUAD = morecantile.tms.get("WebMercatorQuad")
 TILE_FORMATS = {"png": ("PNG", "image/png"), "jpg": ("JPEG", "image/jpeg"),
                 "jpeg": ("JPEG", "image/jpeg"), "webp": ("WEBP", "image/webp")}
+# zlib level 3 instead of PNG's 6: 3–4× faster to encode, ~10 % larger (bench/README.md).
+ENCODING = {"PNG": {"ZLEVEL": 3}, "JPEG": {}, "WEBP": {}}
 MAX_ZOOM = 24
 MAX_COVERAGE_PIXELS = 4096 * 4096
 
@@ -95,49 +102,85 @@ def tile_etag(slug: str, scenes: list[SceneRef], z: int, x: int, y: int, fmt: st
     return '"' + hashlib.sha1("|".join(parts).encode()).hexdigest() + '"'
 
 
-_WARPED: OrderedDict[int, WarpedVRT] = OrderedDict()
-_OPEN_SCENES = 16
+MERCATOR = CRS.from_epsg(3857)
 TILE_SIZE = 256
+_OPEN: OrderedDict[tuple[int, int], DatasetReader] = OrderedDict()
 
 
-def _warped(scene: SceneRef) -> WarpedVRT:
-    """The scene warped to Web Mercator on read, kept open per process.
+def _dataset(scene: SceneRef, level: int) -> DatasetReader:
+    """The scene's COG (level -1) or one of its overviews (0 = the first), kept open per process.
 
-    Building a CGCS2000 → WGS 84 transformation costs PROJ 50–150 ms, and rio-tiler builds one (or
-    more) per tile; a warped VRT builds it once, and each tile then warps only its own pixels.
+    At most IMAGERY_OPEN_SCENES are open (least recently used closed first); their pixels live
+    in GDAL's block cache, bounded by GDAL_CACHEMAX (see settings).
     """
-    vrt = _WARPED.get(scene.id)
-    if vrt is None:
-        vrt = _WARPED[scene.id] = WarpedVRT(rasterio.open(scene.path), crs="EPSG:3857",
-                                            add_alpha=True)
-        while len(_WARPED) > _OPEN_SCENES:
-            old = _WARPED.popitem(last=False)[1]
-            old.src_dataset.close()
-            old.close()
-    _WARPED.move_to_end(scene.id)
-    return vrt
+    key = (scene.id, level)
+    dataset = _OPEN.get(key)
+    if dataset is None:
+        dataset = _OPEN[key] = (rasterio.open(scene.path) if level < 0
+                                else rasterio.open(scene.path, overview_level=level))
+        while len(_OPEN) > settings.BLUEPRINT["IMAGERY_OPEN_SCENES"]:
+            _OPEN.popitem(last=False)[1].close()
+    _OPEN.move_to_end(key)
+    return dataset
+
+
+def _level(scene: SceneRef, left: float, top: float, pixel: float) -> int:
+    """The coarsest overview still as fine as the tile's pixels there (-1: the full resolution)."""
+    full = _dataset(scene, -1)
+    factors = full.overviews(1)
+    if not factors:
+        return -1
+    # One tile pixel measured in the scene's CRS (a cached GDAL transformation: ~0.1 ms).
+    xs, ys = transform(MERCATOR, full.crs, [left, left + pixel, left], [top, top, top - pixel])
+    wanted = min(math.hypot(xs[1] - xs[0], ys[1] - ys[0]), math.hypot(xs[2] - xs[0], ys[2] - ys[0]))
+    native = min(full.res)
+    usable = [i for i, factor in enumerate(factors) if native * factor <= wanted]
+    return usable[-1] if usable else -1
+
+
+def _covered(scene: SceneRef, left: float, top: float, pixel: float) -> tuple[int, int, int, int]:
+    """Rows and columns (r0, r1, c0, c1) of the tile that the scene's bbox covers, one pixel wider.
+
+    Warping only those keeps GDAL's interpolated transformation valid at low zooms, where a whole
+    tile reaches far outside a Gauss–Krüger zone and GDAL would transform every pixel exactly.
+    """
+    x0, y0, x1, y1 = _mercator(*scene.bbox[:2]) + _mercator(*scene.bbox[2:])
+    c0, c1 = math.floor((x0 - left) / pixel) - 1, math.ceil((x1 - left) / pixel) + 1
+    r0, r1 = math.floor((top - y1) / pixel) - 1, math.ceil((top - y0) / pixel) + 1
+    return max(r0, 0), min(r1, TILE_SIZE), max(c0, 0), min(c1, TILE_SIZE)
+
+
+def _mercator(lon: float, lat: float) -> tuple[float, float]:
+    """EPSG:3857 metres of a longitude and latitude (the spherical formulas that define it)."""
+    radius = 6378137.0
+    return radius * math.radians(lon), radius * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
 
 def _read_tile(scene: SceneRef, x: int, y: int, z: int) -> ImageData:
-    """Read tile z/x/y of one scene (nearest neighbour; transparent outside the scene)."""
-    vrt = _warped(scene)
+    """Tile z/x/y of one scene, warped once from the source (nearest neighbour) onto the tile's
+    own grid; transparent outside the scene.
+
+    A WarpedVRT with the tile's exact transform costs a few ms: GDAL keeps the CGCS2000 → Web
+    Mercator transformation it built for the first tile, whereas rio-tiler's Reader pays
+    transform_bounds and calculate_default_transform (~100 ms of PROJ set-up each) per tile.
+    """
     left, bottom, right, top = WEB_MERCATOR_QUAD.xy_bounds(x, y, z)
-    px = (right - left) / TILE_SIZE
-    c0 = max(0, round((vrt.bounds.left - left) / px))
-    c1 = min(TILE_SIZE, round((vrt.bounds.right - left) / px))
-    r0 = max(0, round((top - vrt.bounds.top) / px))
-    r1 = min(TILE_SIZE, round((top - vrt.bounds.bottom) / px))
-    if c1 <= c0 or r1 <= r0:
-        raise TileOutsideBounds(f"scene {scene.id} is outside tile {z}/{x}/{y}")
-    window = from_bounds(left + c0 * px, top - r1 * px, left + c1 * px, top - r0 * px,
-                         transform=vrt.transform).intersection(Window(0, 0, vrt.width, vrt.height))
+    pixel = (right - left) / TILE_SIZE
+    r0, r1, c0, c1 = _covered(scene, left, top, pixel)
+    source = _dataset(scene, _level(scene, left, top, pixel))
     indexes = list(scene.rgb_indexes)
-    shape = (r1 - r0, c1 - c0)
-    data = vrt.read(indexes, window=window, out_shape=(len(indexes), *shape))
-    alpha = vrt.read(vrt.count, window=window, out_shape=shape)
-    array = np.ma.masked_all((len(indexes), TILE_SIZE, TILE_SIZE), dtype=data.dtype)
-    array[:, r0:r1, c0:c1] = np.ma.masked_where(np.broadcast_to(alpha == 0, data.shape), data)
-    image = ImageData(array, bounds=(left, bottom, right, top), crs=WEB_MERCATOR_QUAD.rasterio_crs)
+    with WarpedVRT(source, crs=MERCATOR, transform=Affine(pixel, 0, left + c0 * pixel, 0, -pixel,
+                                                          top - r0 * pixel),
+                   width=max(c1 - c0, 1), height=max(r1 - r0, 1), add_alpha=True,
+                   resampling=Resampling.nearest) as vrt:
+        part = vrt.read([*indexes, vrt.count])
+    if c1 <= c0 or r1 <= r0 or not part[-1].any():
+        raise TileOutsideBounds(f"scene {scene.id} is outside tile {z}/{x}/{y}")
+    data = np.zeros((len(indexes) + 1, TILE_SIZE, TILE_SIZE), part.dtype)
+    data[:, r0:r1, c0:c1] = part
+    mask = np.broadcast_to(data[-1] == 0, data[:-1].shape)
+    image = ImageData(np.ma.MaskedArray(data[:-1], mask=mask), bounds=(left, bottom, right, top),
+                      crs=WEB_MERCATOR_QUAD.rasterio_crs)
     if scene.dtype != "uint8":
         ranges = scene.display_range[: len(indexes)] or ((0, 255),)
         image.rescale(in_range=ranges)
@@ -150,7 +193,7 @@ def render_tile(scenes: list[SceneRef], z: int, x: int, y: int, fmt: str) -> byt
     """Render the mosaic of `scenes` (newest first) as one 256 px tile in PNG, JPEG or WebP."""
     driver = TILE_FORMATS[fmt][0]
     image, _ = mosaic_reader(scenes, _read_tile, x, y, z, threads=0)
-    return image.render(img_format=driver, add_mask=driver != "JPEG")
+    return image.render(img_format=driver, add_mask=driver != "JPEG", **ENCODING[driver])
 
 
 def read_coverage(scenes: list[SceneRef], *, bbox: tuple[float, ...] | None, bbox_crs: str,
@@ -165,7 +208,6 @@ def read_coverage(scenes: list[SceneRef], *, bbox: tuple[float, ...] | None, bbo
     top = scenes[0]
     alike = [s for s in scenes if s.bands == top.bands and s.dtype == top.dtype]
     indexes = _band_indexes(bands, len(top.bands))
-    # No rasterio.Env here: leaving one resets GDAL and slows the open warped VRTs down.
     datasets = [rasterio.open(s.path) for s in alike]
     try:
         native = datasets[0].crs

@@ -24,6 +24,25 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The approval system calls the process with a token naming the compliance-process interface.
+AUTH: dict[str, str] = {}
+SESSION = requests.Session()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def system_token(django_db_setup, django_db_blocker):
+    """A committed token (the server is another process) for every request of this module."""
+    from tests.roles import make_token
+
+    with django_db_blocker.unblock():
+        token, raw = make_token("owslib-tests")
+    AUTH["Authorization"] = f"Bearer {raw}"
+    SESSION.headers.update(AUTH)
+    yield
+    with django_db_blocker.unblock():
+        token.delete()
+
+
 # --- Features -----------------------------------------------------------------------------------
 
 def source_features(folder: Path, slug: str) -> dict:
@@ -123,12 +142,12 @@ def by_rule(result: dict) -> dict:
 
 
 def test_list_and_describe_the_process(server):
-    processes = Processes(f"{server}/ogc")
+    processes = Processes(f"{server}/ogc", headers=AUTH)
     assert "site-compliance" in {p["id"] for p in processes.processes()}
     described = processes.process("site-compliance")
     assert {"site", "crs", "format", "category", "project_code", "repair", "zone"} <= set(described["inputs"])
     assert set(described["jobControlOptions"]) == {"sync-execute", "async-execute"}
-    english = requests.get(f"{server}/ogc/processes/site-compliance",
+    english = SESSION.get(f"{server}/ogc/processes/site-compliance",
                            params={"f": "json", "lang": "en"}).json()
     assert described["title"] == "用地红线合规性检查" and english["title"] == "Site compliance check"
 
@@ -138,7 +157,7 @@ def test_execute_on_farmland_fails_with_the_oracle_area(server, small_data):
     expected = oracle.overlap_m2(site, oracle.layer_features(small_data, "basic_farmland")[0])
     statuses = expected_statuses(small_data, site)
     assert expected > 1000 and statuses["basic_farmland"] == "fail"
-    processes = Processes(f"{server}/ogc")
+    processes = Processes(f"{server}/ogc", headers=AUTH)
     result = processes.execute("site-compliance", {"site": shapely.geometry.mapping(site)})
     farmland = by_rule(result)["basic_farmland"]
     assert result["verdict"] == worst(statuses.values()) == "fail"
@@ -146,19 +165,19 @@ def test_execute_on_farmland_fails_with_the_oracle_area(server, small_data):
     assert farmland["measures"]["overlap"]["m2"] == pytest.approx(expected, rel=1e-6)
     assert result["site_area"]["m2"] == pytest.approx(geod_area(site), rel=1e-6)
     job_url = processes.response_headers["Location"]  # the synchronous run is a finished job too
-    assert requests.get(job_url, params={"f": "json"}).json()["status"] == "successful"
+    assert SESSION.get(job_url, params={"f": "json"}).json()["status"] == "successful"
     assert_links_serve_the_stored_check(result)
 
 
 def assert_links_serve_the_stored_check(result: dict) -> None:
     links = result["links"]
-    stored = requests.get(links["check"]).json()
+    stored = SESSION.get(links["check"]).json()
     assert stored["id"] == result["check_id"] and stored["verdict"] == result["verdict"]
     assert stored["result_hash"] == result["result_hash"]
-    html = requests.get(links["report_html"])
+    html = SESSION.get(links["report_html"])
     assert html.status_code == 200 and html.headers["Content-Type"].startswith("text/html")
     assert result["result_hash"] in html.text
-    pdf = requests.get(links["report_pdf"])
+    pdf = SESSION.get(links["report_pdf"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
@@ -166,7 +185,7 @@ def test_execute_a_clean_site_passes(server, small_data):
     site = clean_site(small_data)
     statuses = expected_statuses(small_data, site)
     assert set(statuses.values()) == {"pass"}
-    result = Processes(f"{server}/ogc").execute(
+    result = Processes(f"{server}/ogc", headers=AUTH).execute(
         "site-compliance", {"site": shapely.to_wkt(site), "category": "urban_construction", "crs": "CRS84"})
     findings = by_rule(result)
     assert result["verdict"] == "pass"
@@ -186,24 +205,24 @@ def run_worker_once() -> None:
 def test_execute_asynchronously_and_poll_the_job(server, small_data, client):
     site = farmland_site(small_data)
     expected = oracle.overlap_m2(site, oracle.layer_features(small_data, "basic_farmland")[0])
-    processes = Processes(f"{server}/ogc")
+    processes = Processes(f"{server}/ogc", headers=AUTH)
     accepted = processes.execute("site-compliance", {"site": shapely.geometry.mapping(site)}, async_=True)
     job_url = processes.response_headers["Location"]
     assert accepted["status"] == "accepted" and job_url.endswith(f"/ogc/jobs/{accepted['jobID']}")
-    assert requests.get(job_url, params={"f": "json"}).json()["status"] == "accepted"
-    listed = requests.get(f"{server}/ogc/jobs", params={"f": "json", "limit": 1000}).json()["jobs"]
+    assert SESSION.get(job_url, params={"f": "json"}).json()["status"] == "accepted"
+    listed = SESSION.get(f"{server}/ogc/jobs", params={"f": "json", "limit": 1000}).json()["jobs"]
     assert accepted["jobID"] in {job["jobID"] for job in listed}
-    not_ready = requests.get(f"{job_url}/results", params={"f": "json"})
+    not_ready = SESSION.get(f"{job_url}/results", params={"f": "json"})
     assert not_ready.status_code == 404 and not_ready.json()["code"] == "ResultNotReady"
 
     run_worker_once()
     for _ in range(50):
-        status = requests.get(job_url, params={"f": "json"}).json()
+        status = SESSION.get(job_url, params={"f": "json"}).json()
         if status["status"] not in ("accepted", "running"):
             break
         time.sleep(0.1)
     assert status["status"] == "successful" and status["progress"] == 100
-    result = requests.get(f"{job_url}/results", params={"f": "json"}).json()
+    result = SESSION.get(f"{job_url}/results", params={"f": "json"}).json()
     assert result["verdict"] == "fail"
     assert by_rule(result)["basic_farmland"]["measures"]["overlap"]["m2"] == pytest.approx(expected, rel=1e-6)
     # Nothing of the job lives in gunicorn: another process (this one) reads it from PostgreSQL.
@@ -211,15 +230,16 @@ def test_execute_asynchronously_and_poll_the_job(server, small_data, client):
 
     stored = Job.objects.get(pk=accepted["jobID"])
     assert stored.state == "done" and str(stored.check_result_id) == result["check_id"]
-    elsewhere = client.get(f"/ogc/jobs/{accepted['jobID']}/results", {"f": "json"}).json()
+    elsewhere = client.get(f"/ogc/jobs/{accepted['jobID']}/results", {"f": "json"},
+                           HTTP_AUTHORIZATION=AUTH["Authorization"]).json()
     check_url = result["links"]["check"]
     assert elsewhere.pop("links") != result.pop("links")  # each answer links to its own host
     assert elsewhere == result
 
-    dismissed = requests.delete(job_url)
+    dismissed = SESSION.delete(job_url)
     assert dismissed.status_code == 200 and dismissed.json()["status"] == "dismissed"
-    assert requests.get(job_url, params={"f": "json"}).status_code == 404
-    assert requests.get(check_url).status_code == 200  # the stored check stays
+    assert SESSION.get(job_url, params={"f": "json"}).status_code == 404
+    assert SESSION.get(check_url).status_code == 200  # the stored check stays
 
 
 @pytest.mark.parametrize(("inputs", "status", "words"), [
@@ -232,7 +252,7 @@ def test_execute_asynchronously_and_poll_the_job(server, small_data, client):
                                                    [35.40, 116.58]]]}}, 400, ["颠倒", "swapped"]),
 ])
 def test_bad_inputs_are_ogc_exceptions_in_chinese_and_english(server, inputs, status, words):
-    response = requests.post(f"{server}/ogc/processes/site-compliance/execution", json={"inputs": inputs})
+    response = SESSION.post(f"{server}/ogc/processes/site-compliance/execution", json={"inputs": inputs})
     assert response.status_code == status
     body = response.json()
     assert body["code"] in ("InvalidParameterValue", "NotFound")
@@ -242,11 +262,11 @@ def test_bad_inputs_are_ogc_exceptions_in_chinese_and_english(server, inputs, st
 
 def test_malformed_bodies_and_unknown_jobs_are_said_in_chinese_and_english(server):
     execution = f"{server}/ogc/processes/site-compliance/execution"
-    not_json = requests.post(execution, data="{inputs:", headers={"Content-Type": "application/json"})
+    not_json = SESSION.post(execution, data="{inputs:", headers={"Content-Type": "application/json"})
     assert not_json.status_code == 400 and "不是合法的 JSON" in not_json.json()["description"]
     assert "not valid JSON" in not_json.json()["description"]
-    empty = requests.post(execution, data=b"", headers={"Content-Type": "application/json"})
+    empty = SESSION.post(execution, data=b"", headers={"Content-Type": "application/json"})
     assert empty.status_code == 400 and "请求体为空" in empty.json()["description"]
-    unknown = requests.get(f"{server}/ogc/jobs/no-such-job", params={"f": "json"})
+    unknown = SESSION.get(f"{server}/ogc/jobs/no-such-job", params={"f": "json"})
     assert unknown.status_code == 404
     assert unknown.json()["description"] == "没有任务 no-such-job。 (No job no-such-job.)"

@@ -89,14 +89,15 @@ def _files(layer) -> set:
 NEAR_JINING = from_origin(116.5, 35.5, 0.001, 0.001)
 
 
-def _write(path, data, crs="EPSG:4326", transform=NEAR_JINING, **extra):
+def _write(path, data, crs="EPSG:4326", transform=NEAR_JINING, dated=True, **extra):
     profile = {"driver": "GTiff", "width": data.shape[2], "height": data.shape[1], "count": data.shape[0],
                "dtype": data.dtype.name, **extra}
     if crs:
         profile.update(crs=crs, transform=transform)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
-        dst.update_tags(ACQUISITION_DATE="2024-01-02")
+        if dated:
+            dst.update_tags(ACQUISITION_DATE="2024-01-02")
     return path
 
 
@@ -117,15 +118,13 @@ def _bad_files(tmp_path, small_data):
         "float32": (_write(tmp_path / "float.tif", grey.astype("float32")), "数据类型为 float32"),
         "outside China": (_write(tmp_path / "atlantic.tif", grey,
                                  transform=from_origin(-30.0, 10.0, 0.01, 0.01)), "不在中国境内"),
-        "no date": (tmp_path / "undated.tif", "没有获取日期"),
+        "no date": (_write(tmp_path / "undated.tif", grey, transform=from_origin(116.5, 35.5, 0.01, 0.01),
+                           dated=False), "没有获取日期"),
     }
 
 
 def test_bad_files_stop_with_a_clear_message_and_leave_nothing(tmp_path, small_data, scratch_layer):
     cases = _bad_files(tmp_path, small_data)
-    with rasterio.open(tmp_path / "undated.tif", "w", driver="GTiff", width=8, height=8, count=1,
-                       dtype="uint8", crs="EPSG:4326", transform=from_origin(116.5, 35.5, 0.01, 0.01)) as d:
-        d.write(np.ones((1, 8, 8), np.uint8))
     before = _files(scratch_layer)
     for case, (path, message) in cases.items():
         with pytest.raises(BlueprintError) as caught:
@@ -157,3 +156,58 @@ def test_command_imports_with_a_given_date_and_sensor(tmp_path, scratch_layer, c
     assert scene.display_range[0][0] <= np.percentile(data[0], 5)
     assert scene.display_range[2][1] >= np.percentile(data[2], 95) and high > low
     assert "版已启用" in capsys.readouterr().out
+
+
+@pytest.fixture
+def admin_client(client):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("imagery_admin", "a@example.org", "secret-password-1"))
+    return client
+
+
+def test_admin_imports_a_geotiff_as_a_new_scene(admin_client, scratch_layer, tmp_path):
+    url = f"/admin/layers/layer/{scratch_layer.pk}/import/"
+    page = admin_client.get(url).content.decode()
+    assert "GeoTIFF" in page and "获取日期" in page
+    data = (np.arange(3 * 40 * 50, dtype=np.uint16).reshape(3, 40, 50) * 9)
+    path = tmp_path / "ortho_上传.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=50, height=40, count=3, dtype="uint16",
+                       crs="EPSG:4548", transform=from_origin(458000, 3914000, 2.0, 2.0)) as dst:
+        dst.write(data)
+    with path.open("rb") as upload:
+        page = admin_client.post(url, {"file": upload, "acquired": "2021-03-04", "sensor": "无人机"},
+                                 follow=True).content.decode()
+    assert "已导入影像并启用第 1 版：获取日期 2021-03-04" in page, page[-2000:]
+    scene = Scene.objects.get(layer=scratch_layer)
+    assert (scene.acquired.isoformat(), scene.sensor, scene.crs) == ("2021-03-04", "无人机", "EPSG:4548")
+    assert scene.version.imported_by == "imagery_admin" and scene.version.source_name == path.name
+    with rasterio.open(scene_path(scene)) as cog:
+        assert np.array_equal(cog.read(), data) and cog.crs.to_epsg() == 4548
+    with path.open("rb") as upload:  # the same file again: nothing new
+        page = admin_client.post(url, {"file": upload}, follow=True).content.decode()
+    assert "文件未变化：已是第 1 版的影像" in page
+    assert Scene.objects.filter(layer=scratch_layer).count() == 1
+
+
+def test_admin_imagery_errors_are_shown_and_nothing_written(admin_client, scratch_layer, tmp_path,
+                                                             small_data):
+    url = f"/admin/layers/layer/{scratch_layer.pk}/import/"
+    before = _files(scratch_layer)
+    cases = _bad_files(tmp_path, small_data)
+    for case in ("no georeference", "truncated", "float32", "outside China", "no date"):
+        path, message = cases[case]
+        with path.open("rb") as upload:
+            page = admin_client.post(url, {"file": upload}, follow=True).content.decode()
+        assert message in page, case
+    geojson = tmp_path / "sites.geojson"
+    geojson.write_text('{"type": "FeatureCollection", "features": []}')
+    with geojson.open("rb") as upload:
+        page = admin_client.post(url, {"file": upload}).content.decode()
+    assert "影像须为 GeoTIFF" in page
+    with (small_data / "imagery" / "blue_marble.tif").open("rb") as upload:
+        page = admin_client.post(url, {"file": upload, "acquired": "2024-02-30"}).content.decode()
+    assert "有效的日期" in page  # Django's own message, in Chinese
+    assert not Scene.objects.filter(layer=scratch_layer).exists()
+    assert not LayerVersion.objects.filter(layer=scratch_layer).exists()
+    assert _files(scratch_layer) == before
