@@ -39,6 +39,7 @@ def server(django_db_setup, django_db_blocker):
     """gunicorn serving the test database, as a client on the network would meet the service."""
     settings_dict = connection.settings_dict
     env = {**os.environ, "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests' own process only
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

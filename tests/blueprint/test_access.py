@@ -332,6 +332,7 @@ def test_pages_carry_a_content_security_policy_without_external_hosts(client):
 def _manage(*args, **env):
     full = {**os.environ, "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(
         **connection.settings_dict), **env}
+    full.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the browser tests' own allowance, not production's
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full, capture_output=True,
                           text=True, timeout=120)
 

@@ -86,7 +86,7 @@ SAMPLES: dict[str, Sample] = {
     "maps/data/<slug:slug>": Sample("get", "/maps/data/water_body?bbox=116,35,117,36&zoom=10", 200, EVERYONE),
     "maps/language/<str:code>": Sample("get", "/maps/language/en", 302, EVERYONE),
     "api/imagery/<slug:slug>/scenes": Sample("get", "/api/imagery/blue_marble/scenes", 200, EVERYONE),
-    "tiles/imagery/^(?P<slug>[-\\w]+)/(?P<z>\\d{1,2})/(?P<x>\\d{1,8})/(?P<y>\\d{1,8})"
+    "tiles/imagery/(?P<slug>[-\\w]+)/(?P<z>\\d{1,2})/(?P<x>\\d{1,8})/(?P<y>\\d{1,8})"
     r"\.(?P<fmt>png|jpg|jpeg|webp)$": Sample("get", "/tiles/imagery/blue_marble/0/0/0.png", 200, EVERYONE),
 }
 
@@ -183,7 +183,8 @@ def routes(resolver=None, prefix: str = "", namespace: str = ""):
     """Yield (route, name) for every URL pattern, as request.resolver_match.route spells it."""
     resolver = resolver or get_resolver()
     for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
+        # Django drops a nested regex pattern's "^" when it joins routes (resolver_match.route).
+        route = prefix + (str(pattern.pattern).removeprefix("^") if prefix else str(pattern.pattern))
         if isinstance(pattern, URLResolver):
             ns = ":".join(filter(None, [namespace, pattern.namespace]))
             yield from routes(pattern, route, ns)
