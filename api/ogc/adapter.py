@@ -19,7 +19,7 @@ from api.ogc.messages import bilingual_exception
 from blueprint import access
 from layers.models import Layer
 
-__all__ = ["execute_from_django", "access_class"]
+__all__ = ["execute_from_django", "access_class", "api_for"]
 
 
 def access_class(request: HttpRequest) -> tuple:
@@ -53,10 +53,18 @@ def _api(state: str, access: str, base_url: str) -> API:
     return API(config, get_oas(config, fail_on_invalid_collection=False))
 
 
+def api_for(request: HttpRequest) -> API:
+    """The pygeoapi API object for this request's registry state, access class and host."""
+    if not hasattr(request, "_ogc_api"):
+        request._ogc_api = _api(_registry_state(), access_class(request),
+                                request.build_absolute_uri("/ogc").rstrip("/"))
+    return request._ogc_api
+
+
 def execute_from_django(api_function, request: HttpRequest, *args,
                         skip_valid_check: bool = False) -> HttpResponse:
     """Run one pygeoapi API function for a Django request (replaces pygeoapi's own)."""
-    api = _api(_registry_state(), access_class(request), request.build_absolute_uri("/ogc").rstrip("/"))
+    api = api_for(request)
     api_request = APIRequest.from_django(request, api.locales)
     if not skip_valid_check and not api_request.is_valid():
         headers, status, content = api.get_format_exception(api_request)

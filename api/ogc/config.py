@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from api.ogc.raster import raster_collection
+from api.ogc.tiles import tile_provider
 from layers.models import Layer
 
 __all__ = ["CRS84", "EPSG", "OUTPUT_CRS", "build_config", "visible_layers"]
@@ -84,5 +85,5 @@ def _collection(layer: Layer) -> dict:
             # pygeoapi 0.24 mishandles a latitude-first storage CRS (its issue #2102). Output in
             # EPSG:4490 is flipped latitude-first by the provider itself.
             "storage_crs": CRS84, "crs": OUTPUT_CRS,
-        }],
+        }, tile_provider(layer, bbox)],
     }

@@ -5,7 +5,7 @@ import pygeoapi.django_.views as pygeoapi_views
 from django.urls import path
 from pygeoapi.django_.urls import urlpatterns as pygeoapi_urlpatterns
 
-from api.ogc import raster
+from api.ogc import raster, tile_views
 from api.ogc.adapter import execute_from_django
 from api.ogc.bbox import transform_bbox
 
@@ -16,11 +16,17 @@ pygeoapi_items.transform_bbox = transform_bbox
 # Dismissing a job (DELETE /ogc/jobs/{id}) is an API call like execution, which pygeoapi exempts.
 pygeoapi_views.jobs.csrf_exempt = True
 
+_TILES = "collections/<str:collection_id>/tiles/<str:tileMatrixSetId>"
 # OGC API – Tiles map tiles of raster layers (pygeoapi 0.24 serves vector tiles only).
 urlpatterns = [
     path("collections/<slug:slug>/map/tiles", raster.map_tilesets, name="raster-map-tilesets"),
     path("collections/<slug:slug>/map/tiles/<str:tms>/<int:z>/<int:row>/<int:col>", raster.map_tile,
          name="raster-map-tile"),
+    # Ahead of pygeoapi's own: the same endpoints with HTTP caching and OGC errors (api/ogc/tile_views.py).
+    path(_TILES, tile_views.collection_tileset, name="collection-tiles-metadata"),
+    path(f"{_TILES}/metadata", tile_views.collection_tileset, name="collection-tiles-metadata"),
+    path(f"{_TILES}/<str:tileMatrix>/<str:tileRow>/<str:tileCol>", tile_views.collection_tile,
+         name="collection-item-tiles"),
     *pygeoapi_urlpatterns,
 ]
 

@@ -1,0 +1,373 @@
+"""Benchmark OGC API items and vector tiles on the `city` data: ours, stock pygeoapi, the SQL floor.
+
+Usage: .venv/bin/python bench/ogc_bench.py [--requests N] [--tiles N] [--reload] [--seed S]
+
+Uses its own database `blueprint_ogcbench` (loaded once with bench/check_bench.py's prepare()).
+Our service runs under gunicorn (2 workers, blueprint.wsgi); stock pygeoapi 0.24 runs beside it
+under gunicorn (2 workers, pygeoapi.flask_app) with a generated configuration: its PostgreSQL
+provider and MVT-postgresql provider over one view per layer on the same partitions. Results go
+to the "OGC API benchmark" part of bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+from urllib.request import Request, urlopen
+
+import numpy as np
+import psycopg2
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import check_bench  # noqa: E402  (prepare(), bench_url(), machine() of the check benchmark)
+
+ROOT = check_bench.ROOT
+VENV = ROOT / ".venv" / "bin"
+DB = "blueprint_ogcbench"
+LAYER = "basic_farmland"  # the dense layer: 342 582 patches
+DENSE = (116.95, 35.35)  # the densest 0.1° cell of farmland (about 5 000 patches)
+ZOOMS = range(10, 17)
+CONCURRENCY, WARMUP = 4, 5
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
+START, END = "<!-- ogc-results:start -->", "<!-- ogc-results:end -->"
+BARS = {"items": 2.0, "z14_p95_ms": 50}
+TILE_PATH = f"/collections/{LAYER}/tiles/WebMercatorQuad/{{}}/{{}}/{{}}?f=mvt"
+
+
+class Gunicorn:
+    """A gunicorn with 2 workers on a free loopback port; `ready` is a path that answers 200."""
+
+    def __init__(self, name: str, app: str, env: dict, ready: str) -> None:
+        self.name, self.app, self.env, self.ready = name, app, env, ready
+
+    def __enter__(self) -> Gunicorn:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.base = f"http://127.0.0.1:{s.getsockname()[1]}"
+        self.log = open(ROOT / ".data" / f"ogc_bench_{self.name}.log", "w")  # noqa: SIM115
+        cmd = [VENV / "gunicorn", self.app, "--bind", self.base[7:], "--workers=2", "--timeout=120"]
+        self.proc = subprocess.Popen(cmd, env={**os.environ, **self.env}, cwd=ROOT, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        for _ in range(120):
+            try:
+                return urlopen(self.base + self.ready, timeout=10).close() or self
+            except OSError:
+                time.sleep(0.5)
+        self.__exit__()
+        sys.exit(f"{self.name} did not start: see .data/ogc_bench_{self.name}.log")
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+def get(url: str, headers: dict) -> bytes:
+    """GET a URL; fail on anything but 200/204 (a 4xx/5xx raises HTTPError)."""
+    with urlopen(Request(url, headers=headers), timeout=90) as response:
+        return response.read()
+
+
+def timed(fn, items: list, budget_s: float = 60.0) -> dict:
+    """Latency (one client) and throughput (CONCURRENCY clients) of fn over items, after a warm-up.
+
+    A pass stops once it has run `budget_s` (--budget) (stock pygeoapi spends tens of seconds on one dense
+    low-zoom tile): what was measured is reported with how many requests it covers; failed requests
+    (timeouts, 5xx) are counted, not timed.
+    """
+    failures, done = 0, 0
+
+    def attempt(item) -> float | None:
+        start = time.perf_counter()
+        try:
+            fn(item)
+        except OSError:  # HTTPError, timeouts, dropped connections
+            return None
+        return 1000 * (time.perf_counter() - start)
+
+    latencies, start = [], time.perf_counter()
+    for item in items[:WARMUP] + items:
+        if time.perf_counter() - start > budget_s:
+            break
+        latencies.append(attempt(item))
+    latencies = latencies[WARMUP:]
+    failures = sum(t is None for t in latencies)
+    timed_ok = [t for t in latencies if t is not None]
+    done = len(latencies)
+    if done == len(items):
+        start = time.perf_counter()
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            failures += sum(t is None for t in pool.map(attempt, items))
+        rps = len(items) / (time.perf_counter() - start)
+    else:  # over budget: one client's rate
+        rps = len(timed_ok) / max(sum(timed_ok) / 1000, 1e-9)
+    p50, p95 = np.percentile(timed_ok, [50, 95]) if timed_ok else (float("nan"),) * 2
+    return {"p50": p50, "p95": p95, "rps": rps, "done": done, "of": len(items), "failed": failures}
+
+
+def mercator_tile(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2 ** z
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+def dense_tiles(z: int, count: int) -> list[tuple[int, int, int]]:
+    """`count` distinct tiles (z, y, x) nearest the dense point, spiralling out from it."""
+    cx, cy = mercator_tile(*DENSE, z)
+    ring = sorted(((dx, dy) for dx in range(-8, 9) for dy in range(-8, 9)),
+                  key=lambda d: (max(map(abs, d)), d))
+    return [(z, cy + dy, cx + dx) for dx, dy in ring[:count]]
+
+
+def dense_bboxes(rng: np.random.Generator, n: int) -> list[tuple[float, ...]]:
+    """Boxes of 0.02° (~2 km) around random points within 0.05° of the dense point: ~100–200 patches."""
+    centres = rng.uniform(-0.05, 0.05, (n, 2)) + DENSE
+    return [(float(x) - 0.01, float(y) - 0.01, float(x) + 0.01, float(y) + 0.01) for x, y in centres]
+
+
+def stock_views(version_id: int, fields: dict, tile_fields: dict) -> None:
+    """One view per purpose over the active partition, geometry declared as lon/lat (SRID 4326).
+
+    pygeoapi's SQL provider builds its bbox envelope in the storage CRS; declaring the storage as
+    EPSG:4490 sends it a latitude-first box (its issue #2102), so the views present SRID 4326 with
+    an expression index for it on the partition: the same rows and an index stock pygeoapi can use.
+    """
+    def columns(names):
+        return ", ".join(f"f.properties->>'{n}' AS \"{n}\"" for n in names)
+    partition = f"layers_feature_v{version_id}"
+    statements = [
+        f"CREATE INDEX IF NOT EXISTS {partition}_geom4326 ON {partition} USING gist (ST_SetSRID(geom, 4326))",
+        f"CREATE OR REPLACE VIEW ogcbench_{LAYER} AS SELECT f.fid, {columns(fields)}, "
+        f"ST_SetSRID(f.geom, 4326) AS geom FROM layers_feature f WHERE f.version_id = {version_id}",
+        f"CREATE OR REPLACE VIEW ogcbench_{LAYER}_tiles AS SELECT f.fid, {columns(tile_fields)}, "
+        f"ST_SetSRID(f.geom, 4326) AS geom FROM layers_feature f WHERE f.version_id = {version_id}",
+        f"ANALYZE {partition}",
+    ]
+    for statement in statements:
+        check_bench.admin_sql(os.environ["DATABASE_URL"], statement, DB)
+
+
+def stock_config(folder: Path, url: str, base: str) -> dict[str, str]:
+    """Write stock pygeoapi's configuration and OpenAPI document; return its environment."""
+    p = urlsplit(url)
+    data = {"host": p.hostname, "port": p.port or 5432, "dbname": DB, "user": p.username,
+            "password": p.password or "", "search_path": ["public"]}
+    provider = {"data": data, "id_field": "fid", "geom_field": "geom", "storage_crs": CRS84}
+    config = {
+        "server": {"bind": {"host": "127.0.0.1", "port": 0}, "url": base, "mimetype": "application/json",
+                   "encoding": "utf-8", "languages": ["en-US"], "map": {"url": "", "attribution": ""},
+                   "limits": {"default_items": 10, "max_items": 1000}},
+        "logging": {"level": "ERROR"},
+        "metadata": {"identification": {"title": "stock", "description": "stock", "keywords": [],
+                                        "terms_of_service": "", "url": base},
+                     "license": {"name": "", "url": base}, "provider": {"name": "", "url": base},
+                     "contact": {"name": ""}},
+        "resources": {LAYER: {
+            "type": "collection", "title": LAYER, "description": LAYER, "keywords": [], "links": [],
+            "extents": {"spatial": {"bbox": [115.8, 34.4, 117.6, 36.0], "crs": CRS84}},
+            "providers": [
+                {"type": "feature", "name": "PostgreSQL", "table": f"ogcbench_{LAYER}", **provider,
+                 "crs": [CRS84, EPSG4490]},
+                {"type": "tile", "name": "MVT-postgresql", "table": f"ogcbench_{LAYER}_tiles", **provider,
+                 "options": {"zoom": {"min": 0, "max": 22}},
+                 "format": {"name": "pbf", "mimetype": "application/vnd.mapbox-vector-tile"}},
+            ]}},
+    }
+    (folder / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    env = {"PYGEOAPI_CONFIG": str(folder / "config.yml"), "PYGEOAPI_OPENAPI": str(folder / "openapi.yml")}
+    subprocess.run([VENV / "pygeoapi", "openapi", "generate", str(folder / "config.yml"), "--output-file",
+                    str(folder / "openapi.yml")], check=True, env={**os.environ, **env}, capture_output=True)
+    return env
+
+
+def staff_cookie() -> str:
+    """A session cookie of a staff account (basic_farmland is an internal layer)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.backends.db import SessionStore
+    user, _ = User.objects.get_or_create(username="ogcbench", defaults={"is_staff": True})
+    session = SessionStore()
+    session.update({SESSION_KEY: str(user.pk), HASH_SESSION_KEY: user.get_session_auth_hash(),
+                    BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend"})
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+# The floor: the same page of features as GeoJSON, and the tile, from one statement each.
+ITEMS_FLOOR = """SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+  json_build_object('type', 'Feature', 'id', t.fid, 'properties', t.properties,
+                    'geometry', ST_AsGeoJSON({geom})::json)), '[]'))::text
+FROM (SELECT fid, properties, geom FROM layers_feature WHERE version_id = %(v)s
+      AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4490) ORDER BY fid LIMIT 100) t"""
+
+
+def floor_runner(url: str):
+    """A function running one floor statement on its thread's own psycopg2 connection."""
+    p, local = urlsplit(url), threading.local()
+
+    def run(statement: str, params: dict) -> None:
+        if not hasattr(local, "cursor"):
+            local.conn = psycopg2.connect(host=p.hostname, port=p.port or 5432, user=p.username,
+                                          password=p.password, dbname=DB)
+            local.conn.autocommit = True
+            local.cursor = local.conn.cursor()
+        local.cursor.execute(statement, params)
+        local.cursor.fetchall()
+    return run
+
+
+def items_url(base: str, bbox: tuple, crs: str | None) -> str:
+    params = {"f": "json", "limit": 100, "bbox": ",".join(f"{v:.6f}" for v in bbox)}
+    if crs:
+        params["crs"] = crs
+    return f"{base}/collections/{LAYER}/items?{urlencode(params)}"
+
+
+def same_features(ours: bytes, stock: bytes) -> str:
+    """How many features each answered for the same request (a sanity check of the comparison)."""
+    a, b = json.loads(ours), json.loads(stock)
+    return f"{len(a['features'])} / {len(b['features'])}"
+
+
+def run(args) -> tuple[dict, dict]:
+    from api.ogc.tiles import tile_provider  # noqa: F401  (imports pygeoapi as the workers do)
+    from layers import tiles as layer_tiles
+    from layers.models import Layer
+
+    measure = functools.partial(timed, budget_s=args.budget)
+    layer = Layer.objects.select_related("active_version").get(slug=LAYER)
+    version = layer.active_version
+    fields = layer_tiles.tile_fields(layer)
+    stock_views(version.id, layer.fields, fields)
+    spec = layer_tiles.TileSpec(LAYER, version.id, fields, True, version.extent.extent)
+    rng = np.random.default_rng(args.seed)
+    boxes = dense_bboxes(rng, args.requests)
+    floor = floor_runner(os.environ["DATABASE_URL"])
+    rows, notes = {}, {}
+    headers = {"Cookie": staff_cookie()}
+    ours_env = {"DATABASE_URL": os.environ["DATABASE_URL"]}
+    with tempfile.TemporaryDirectory() as tmp, \
+            Gunicorn("ours", "blueprint.wsgi", ours_env, "/healthz") as ours:
+        # Its links will name a placeholder host: only the timing matters here.
+        stock_env = stock_config(Path(tmp), os.environ["DATABASE_URL"], "http://127.0.0.1")
+        with Gunicorn("stock", "pygeoapi.flask_app:APP", stock_env, "/conformance?f=json") as stock:
+            stock_base_url = stock.base
+            for name, crs in (("items, CRS84", None), ("items, EPSG:4490", EPSG4490)):
+                print(f"{name}: {len(boxes)} bboxes …", flush=True)
+                rows[name] = {
+                    "ours": measure(lambda b, crs=crs: get(items_url(ours.base + "/ogc", b, crs), headers),
+                                  boxes),
+                    "stock": measure(lambda b, crs=crs: get(items_url(stock_base_url, b, crs), {}), boxes),
+                    "floor": measure(lambda b, crs=crs: floor(ITEMS_FLOOR.format(
+                        geom="ST_FlipCoordinates(geom)" if crs else "geom"),
+                        {"v": version.id, **dict(zip("wsen", b, strict=True))}), boxes)}
+                notes[name] = same_features(get(items_url(ours.base + "/ogc", boxes[0], crs), headers),
+                                            get(items_url(stock_base_url, boxes[0], crs), {}))
+            for z in ZOOMS:
+                tiles = dense_tiles(z, args.tiles)
+                print(f"tiles z{z}: {len(tiles)} tiles …", flush=True)
+                rows[f"tiles z{z}"] = {
+                    "ours": measure(lambda t: get(ours.base + "/ogc" + TILE_PATH.format(*t), headers), tiles),
+                    "stock": measure(lambda t: get(stock_base_url + TILE_PATH.format(*t), {}), tiles),
+                    "floor": measure(lambda t: floor(*layer_tiles._statement(
+                        spec, layer_tiles.tile_request("WebMercatorQuad", *t))), tiles)}
+                sizes = [len(get(ours.base + "/ogc" + TILE_PATH.format(*t), headers)) for t in tiles[:5]]
+                notes[f"tiles z{z}"] = f"{np.mean(sizes) / 1024:.0f} KiB"
+    return rows, notes
+
+
+def render(info: dict, rows: dict, notes: dict, args, load: float) -> str:
+    met = {True: "met", False: "**NOT met**"}
+    out = [f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')}; load average {load:.1f} before, "
+           f"{os.getloadavg()[0]:.1f} at the end. The machine (2 cores) was shared with other work: the "
+           "figures carry that noise.", "", "Machine:", "", *[f"- {k}: {v}" for k, v in info.items()], "",
+           f"Requests: items — {args.requests} bboxes of 0.02° × 0.02° within 0.05° of {DENSE} "
+           f"(seed {args.seed}), `limit=100`, on `{LAYER}` (342 582 patches); tiles — per zoom the "
+           f"{args.tiles} WebMercatorQuad tiles nearest that point, each a distinct URL, no HTTP cache. "
+           f"p50/p95: one client; req/s: {CONCURRENCY} clients. Floor: one SQL statement per request "
+           "(items: the same page as GeoJSON; tiles: our tile statement) on one connection, no HTTP.", "",
+           "| scenario | ours req/s | ours p50 / p95 (ms) | stock pygeoapi req/s | stock p50 / p95 (ms) "
+           "| SQL floor p50 / p95 (ms) | ours ÷ stock (req/s) | note |",
+           "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for name, r in rows.items():
+        o, s, f = r["ours"], r["stock"], r["floor"]
+        out.append(f"| {name} | {o['rps']:.1f}{_partial(o)} | {o['p50']:.0f} / {o['p95']:.0f} | "
+                   f"{s['rps']:.2f}{_partial(s)} | {s['p50']:.0f} / {s['p95']:.0f} | "
+                   f"{f['p50']:.1f} / {f['p95']:.1f} | {_ratio(o, s)} | {notes.get(name, '')} |")
+    verdict = [f"- {name}: {_ratio(r['ours'], r['stock'])} stock pygeoapi's throughput (bar ≥ "
+               f"{BARS['items']}×) — {met[r['ours']['rps'] >= BARS['items'] * r['stock']['rps']]}"
+               for name, r in rows.items() if name.startswith("items")]
+    z14 = rows["tiles z14"]["ours"]["p95"]
+    verdict.append(f"- tiles z14: p95 {z14:.0f} ms uncached (bar ≤ {BARS['z14_p95_ms']} ms) — "
+                   f"{met[z14 <= BARS['z14_p95_ms']]}")
+    return "\n".join([*out, "", "Items note: features returned by ours / stock for the first bbox.",
+                      "Tiles note: mean size of our first five tiles.", "", "Bars:", "", *verdict, ""])
+
+
+def _ratio(ours: dict, stock: dict) -> str:
+    return f"{ours['rps'] / stock['rps']:.1f}×" if stock["rps"] > 0 else "∞ (stock: no answer in time)"
+
+
+def _partial(r: dict) -> str:
+    """A mark when a pass ran out of time or had failures."""
+    marks = []
+    if r["done"] < r["of"]:
+        marks.append(f"{r['done']} of {r['of']} in the time budget, 1 client")
+    if r["failed"]:
+        marks.append(f"{r['failed']} failed")
+    return f" ({'; '.join(marks)})" if marks else ""
+
+
+def write_readme(results: str) -> None:
+    """Replace the text between the ogc-results markers, with check_bench's writer."""
+    check_bench.START, check_bench.END = START, END
+    check_bench.write_readme(results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=100, help="bboxes per items scenario")
+    parser.add_argument("--tiles", type=int, default=40, help="tiles per zoom level")
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--reload", action="store_true", help="recreate and reload the bench database")
+    parser.add_argument("--data", type=Path, default=ROOT / ".data" / "fixtures" / "city")
+    parser.add_argument("--no-readme", action="store_true", help="print the results only")
+    parser.add_argument("--render-only", action="store_true", help="render the last run's saved figures")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds per measuring pass")
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    check_bench.DB = DB  # prepare() and bench_url() work on this benchmark's own database
+    os.environ["DATABASE_URL"] = url = check_bench.bench_url()  # before Django reads its settings
+    check_bench.prepare(url, args.data.resolve(), args.reload)
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blueprint.settings")
+    import django
+    django.setup()
+    saved = ROOT / ".data" / "ogc_bench_rows.json"
+    if args.render_only:
+        rows, notes = json.loads(saved.read_text())
+    else:
+        rows, notes = run(args)
+        saved.write_text(json.dumps([rows, notes]))
+    results = render(check_bench.machine(), rows, notes, args, load)
+    print(results)
+    if not args.no_readme:
+        write_readme(results)
+
+
+if __name__ == "__main__":
+    main()
