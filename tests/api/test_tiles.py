@@ -11,13 +11,14 @@ import morecantile
 import numpy as np
 import pytest
 import shapely
-from django.contrib.auth.models import User
 from pyproj import Transformer
 
+from blueprint.models import Role
 from layers.importers import import_layer
 from layers.services import register_layer
 from tests.compliance import oracle
 from tests.layers.helpers import CGCS2000_GEOD, geod_area, jining_patches, write_geojson
+from tests.roles import sign_in
 
 pytestmark = pytest.mark.django_db
 EXTENT, BUFFER = 4096, 256
@@ -140,7 +141,7 @@ def test_world_crs84_quad_tiles_hold_the_source_features(server, small_data):
 def test_farmland_patches_smaller_than_a_pixel_are_left_out(client, small_data):
     """At zoom 11 a screen pixel is ~0.4 ha, about the size of the smaller patches: check_tile asserts
     that those below it are absent and those above it present."""
-    client.force_login(User.objects.create_user("tileviewer", password="secret-password-1", is_staff=True))
+    sign_in(client, Role.CITY_PLANNER)  # farmland is internal
     tile = largest_feature_tile(small_data, "basic_farmland", "WebMercatorQuad", 11)
     served, _ = check_tile(lambda path: _client_get(client, path), small_data, "basic_farmland",
                            "WebMercatorQuad", tile, ["TBBH", "DLMC", "GDPDJB"])
@@ -213,8 +214,7 @@ def test_hidden_layers_have_no_tiles(server, client, small_data):
         status, headers, body = fetch(server + path, {"If-None-Match": "*"})
         assert status == 404 and headers["Content-Type"].startswith("application/json")
         assert json.loads(body)["code"] == "NotFound"
-    staff = User.objects.create_user("tilestaff", "s@example.org", "secret-password-1", is_staff=True)
-    client.force_login(staff)
+    sign_in(client, Role.COUNTY_PLANNER, districts=["370811"])  # internal layers
     seen = client.get(tile_path("basic_farmland", "WebMercatorQuad", tile))
     assert seen.status_code == 200 and seen["Cache-Control"].startswith("private")
     assert mapbox_vector_tile.decode(seen.content)["basic_farmland"]["features"]
