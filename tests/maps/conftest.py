@@ -115,16 +115,21 @@ def watched(request, chromium, server):
     assert not problems, "\n".join(problems)
 
 
+def sign_in_page(watched, credentials: tuple[str, str], login: str, then: str):
+    """Sign the watched page in through a login form, landing on `then`."""
+    page = watched.page
+    page.goto(f"{login}?next={then}")
+    page.fill("#id_username", credentials[0])
+    page.fill("#id_password", credentials[1])
+    page.click("[type=submit]")
+    page.wait_for_url(f"**{then}")
+    return watched
+
+
 @pytest.fixture
 def staff(watched, staff_user):
-    """The watched page, signed in through the admin login form as a staff user."""
-    page = watched.page
-    page.goto("/admin/login/?next=/maps/")
-    page.fill("#id_username", STAFF[0])
-    page.fill("#id_password", STAFF[1])
-    page.click("input[type=submit]")
-    page.wait_for_url("**/maps/")
-    return watched
+    """The watched page, signed in through the admin login form as the county planner."""
+    return sign_in_page(watched, STAFF, "/admin/login/", "/maps/")
 
 
 @pytest.fixture(scope="session")
@@ -143,10 +148,4 @@ def applicant_user(django_db_setup, django_db_blocker):
 @pytest.fixture
 def applicant(watched, applicant_user):
     """The watched page, signed in on the Chinese login page as an applicant."""
-    page = watched.page
-    page.goto("/accounts/login/?next=/maps/preview")
-    page.fill("#id_username", APPLICANT[0])
-    page.fill("#id_password", APPLICANT[1])
-    page.click("[type=submit]")
-    page.wait_for_url("**/maps/preview")
-    return watched
+    return sign_in_page(watched, APPLICANT, "/accounts/login/", "/maps/preview")
