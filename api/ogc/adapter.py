@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from pygeoapi.api import API, APIRequest, apply_gzip
 from pygeoapi.openapi import get_oas
 
+from api.ogc.caller import CALLER
 from api.ogc.config import build_config, visible_layers
 from api.ogc.messages import bilingual_exception
 from blueprint import access
@@ -69,7 +70,11 @@ def execute_from_django(api_function, request: HttpRequest, *args,
     if not skip_valid_check and not api_request.is_valid():
         headers, status, content = api.get_format_exception(api_request)
     else:
-        headers, status, content = api_function(api, api_request, *args)
+        caller = CALLER.set(access.principal(request))  # processes and jobs act for the caller
+        try:
+            headers, status, content = api_function(api, api_request, *args)
+        finally:
+            CALLER.reset(caller)
         content = apply_gzip(headers, bilingual_exception(status, content, request.path))
         if status == 200:
             _audit_restricted_read(api_function, request, args)

@@ -11,7 +11,9 @@ from pygeoapi.process.base import JobNotFoundError, JobResultNotFoundError
 from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 
+from api.ogc.caller import current
 from api.ogc.processes import MEDIA_TYPE, PROCESS_ID, SiteComplianceProcessor, result_json
+from blueprint import access
 from compliance.jobs import record_finished
 from compliance.models import Job
 
@@ -42,17 +44,19 @@ class JobManager(BaseManager):
             return (str(job.pk), MEDIA_TYPE, None, JobStatus.accepted,
                     {"Preference-Applied": RequestedProcessExecutionMode.respond_async.value})
         check = processor.submit(data_dict, background=False)
-        job = record_finished(check, created_by="ogc")
+        job = record_finished(check, created_by=current().name)
         return str(job.pk), MEDIA_TYPE, result_json(check, self.site_url), JobStatus.successful, None
 
     def get_jobs(self, status: JobStatus | None = None, limit: int | None = None,
                  offset: int | None = None) -> dict:
-        jobs = Job.objects.order_by("-created_at")
+        jobs = Job.objects.select_related("check_result__project").order_by("-created_at")
         if status is not None:
             jobs = jobs.filter(state=_STATE.get(status, "none"))
+        who = current()
+        visible = [job for job in jobs if access.can_see_job(who, job)]  # the caller's jobs only
         offset = offset or 0
-        page = jobs[offset:offset + limit] if limit else jobs[offset:]
-        return {"jobs": [_status_info(job) for job in page], "numberMatched": jobs.count()}
+        page = visible[offset:offset + limit] if limit else visible[offset:]
+        return {"jobs": [_status_info(job) for job in page], "numberMatched": len(visible)}
 
     def get_job(self, job_id: str) -> dict:
         return _status_info(_job(job_id))
@@ -79,7 +83,7 @@ def _job(job_id: str) -> Job:
         job = Job.objects.select_related("check_result").filter(pk=job_id).first()
     except (ValueError, ValidationError) as exc:  # a malformed id names no job
         raise JobNotFoundError() from exc
-    if job is None:
+    if job is None or not access.can_see_job(current(), job):  # another's job does not exist
         raise JobNotFoundError()
     return job
 

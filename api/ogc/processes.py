@@ -8,12 +8,15 @@ from http import HTTPStatus
 from django.utils import translation
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
+from api.ogc.caller import current
 from api.serializers import CATEGORIES, CheckRequestSerializer, FindingSerializer
+from blueprint import access
 from blueprint.errors import BlueprintError
 from compliance import services
 from compliance.models import Check, Job, Status
 from compliance.parsers import FORMATS
 from layers.crs import area_units
+from layers.models import Project
 
 __all__ = ["PROCESS_ID", "MEDIA_TYPE", "SiteComplianceProcessor", "check_outputs", "result_json"]
 
@@ -96,12 +99,16 @@ class SiteComplianceProcessor(BaseProcessor):
     def submit(self, inputs: dict, *, background: bool) -> Check | Job:
         """Validate the inputs as REST does and check the site (or queue it when `background`)."""
         args = _validated(inputs)
+        who = current()
         try:
+            if args.get("project_code"):  # another's project answers as if it did not exist
+                code = args["project_code"].strip()
+                access.require_project(who, Project.objects.filter(code=code).first(), code)
             return services.submit_check(
                 args.get("site"), format=args.get("format"), crs_name=args.get("crs"),
                 zone=args.get("zone"), dxf_layer=args.get("dxf_layer"), repair=args.get("repair", False),
                 project_code=args.get("project_code"), category=args.get("category"),
-                background=background, created_by="ogc")
+                background=background, created_by=who.name)
         except BlueprintError as exc:
             raise _ogc_error(exc.status, exc.detail) from exc
 
