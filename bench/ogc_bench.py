@@ -194,12 +194,17 @@ def stock_config(folder: Path, url: str, base: str) -> dict[str, str]:
 
 
 def staff_cookie() -> str:
-    """A session cookie of a staff account (basic_farmland is an internal layer)."""
+    """A session cookie of a county planner (basic_farmland is an internal layer)."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.db import SessionStore
+
+    from blueprint.models import AccessProfile, Role
+
     user, _ = User.objects.get_or_create(username="ogcbench", defaults={"is_staff": True})
+    AccessProfile.objects.update_or_create(user=user, defaults={"role": Role.COUNTY_PLANNER,
+                                                                "districts": ["370800"]})
     session = SessionStore()
     session.update({SESSION_KEY: str(user.pk), HASH_SESSION_KEY: user.get_session_auth_hash(),
                     BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend"})
