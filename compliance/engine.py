@@ -61,12 +61,13 @@ def evaluate_all(rules: list[dict], site: Site) -> list[FindingData]:
     """Evaluate the applicable rules: the layers, their coverage and what the site meets in them
     are read once for all rules, the site's overlays in one statement."""
     slugs = {rule["layer"] for rule in rules}
-    layers = {layer.slug: layer for layer in
-              Layer.objects.select_related("active_version").filter(slug__in=slugs)}
-    versions = [layer.active_version_id for layer in layers.values() if layer.active_version_id]
-    coverage = queries.covered(site.geom, versions)
-    runnable = [(rule, layers[rule["layer"]].active_version_id) for rule in rules
-                if rule["layer"] in layers and coverage.get(layers[rule["layer"]].active_version_id, (0,))[0]]
+    # Only the version ids: a version row carries its coverage, which queries.covered caches.
+    layers = {layer.slug: layer for layer in Layer.objects.filter(slug__in=slugs)
+              .only("slug", "title_zh", "title_en", "active_version_id")}
+    versions = {slug: layer.active_version_id for slug, layer in layers.items() if layer.active_version_id}
+    coverage = queries.covered(site.geom, list(versions.values()))
+    runnable = [(rule, versions[rule["layer"]]) for rule in rules
+                if rule["layer"] in versions and coverage[versions[rule["layer"]]][0]]
     try:
         with transaction.atomic():  # a failed read must not poison the transaction storing the check
             data = queries.read_site(site.geom, _reads(runnable))
@@ -92,25 +93,25 @@ def _reads(runnable: list[tuple[dict, int]]) -> queries.Reads:
 def evaluate(rule: dict, site: Site, layer: Layer | None, coverage: dict,
              data: queries.SiteData | Exception) -> FindingData:
     """Evaluate one applicable rule; never raise for a data problem, say `error` instead."""
-    if layer is None or layer.active_version is None:
+    if layer is None or layer.active_version_id is None:
         return FindingData(rule, Status.ERROR,
                            f"图层 {rule['layer']} 没有可用数据，本项未能检查。",
                            f"Layer {rule['layer']} has no active data: the rule could not run.")
-    version = layer.active_version
-    inside, outside = coverage[version.pk]
+    version_id = layer.active_version_id
+    inside, outside = coverage[version_id]
     if not inside:
         outside_m2 = crs.ellipsoidal_area_m2(outside) if outside is not None else site.area_m2
         return FindingData(
             rule, Status.NOT_COVERED,
             f"用地有 {_m2(outside_m2)} 位于{layer.title_zh}数据覆盖范围之外，本项无法判定。",
             f"{outside_m2:.2f} m² of the site lie outside the coverage of {layer.title_en}: not assessed.",
-            version.pk, {"outside_coverage": crs.area_units(outside_m2)},
+            version_id, {"outside_coverage": crs.area_units(outside_m2)},
             conflict=_polygonal(outside))
     if isinstance(data, Exception):
         return FindingData(rule, Status.ERROR, f"本项检查执行失败，结果未知：{str(data)[:200]}",
-                           f"The rule failed to run; no result: {str(data)[:200]}", version.pk)
-    finding = _KINDS[rule["kind"]](rule, site, layer, version.pk, data)
-    finding.layer_version_id = version.pk
+                           f"The rule failed to run; no result: {str(data)[:200]}", version_id)
+    finding = _KINDS[rule["kind"]](rule, site, layer, version_id, data)
+    finding.layer_version_id = version_id
     return _apply_exceptions(finding, site.category)
 
 
