@@ -16,7 +16,7 @@ from django.dispatch import receiver
 
 from blueprint.models import AuditEntry
 
-__all__ = ["ACTIONS", "record", "bind_request", "unbind", "client_ip"]
+__all__ = ["ACTIONS", "record", "entry", "bind_request", "unbind", "client_ip"]
 
 # Action names (free text is allowed, but these are what the services write).
 ACTIONS = {
@@ -73,9 +73,18 @@ def unbind(token: contextvars.Token) -> None:
 def record(action: str, *, target: str = "", actor: str | None = None, request=None, bbox: str = "",
            **detail) -> AuditEntry:
     """Append one entry to the audit log (who, when, what, where from)."""
+    written = entry(action, target=target, actor=actor, request=request, bbox=bbox, **detail)
+    written.save(force_insert=True)
+    return written
+
+
+def entry(action: str, *, target: str = "", actor: str | None = None, request=None, bbox: str = "",
+          **detail) -> AuditEntry:
+    """Build, without saving, the entry `record` would append (for a caller that writes it along
+    with the change it describes, in one statement)."""
     request = request if request is not None else _current.get()
     caller = _caller_of(request) if request is not None else None
-    return AuditEntry.objects.create(
+    return AuditEntry(
         action=action, target=str(target)[:300], bbox=str(bbox)[:200],
         actor=(actor or (caller.actor if caller else "system"))[:160],
         role=caller.role if caller and (not actor or actor == caller.actor) else "",

@@ -208,6 +208,9 @@ BLUEPRINT = {
     "SITE_MAX_AREA_KM2": env.float("SITE_MAX_AREA_KM2", default=100.0),
     # Sites larger than this are checked by the background worker (202 + a job URL).
     "SITE_ASYNC_AREA_KM2": env.float("SITE_ASYNC_AREA_KM2", default=10.0),
+    # A check's read is prepared once per database connection (turn off behind pgbouncer in
+    # transaction mode, where a session's prepared statements do not follow it).
+    "PREPARED_STATEMENTS": env.bool("DB_PREPARED_STATEMENTS", default=True),
     # A job `running` longer than this lost its worker: it is queued again, up to JOB_MAX_ATTEMPTS claims.
     "JOB_STALE_SECONDS": env.int("JOB_STALE_SECONDS", default=900),
     "JOB_MAX_ATTEMPTS": env.int("JOB_MAX_ATTEMPTS", default=2),

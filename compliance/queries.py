@@ -14,7 +14,9 @@ from functools import lru_cache
 import shapely
 from django.db import connection
 
-__all__ = ["Hit", "Reads", "SiteData", "read_site", "covered"]
+from blueprint.db import execute_prepared
+
+__all__ = ["Hit", "Reads", "SiteData", "LayerRef", "State", "read_state", "read_site", "covered"]
 
 _SITE = "ST_GeomFromWKB(%(site)s, 4490)"
 
@@ -28,11 +30,6 @@ class Hit:
     feature_area_m2: float | None
     piece: shapely.Geometry | None = None
     distance_m: float | None = None
-
-    def __post_init__(self) -> None:
-        # Django leaves jsonb as text on raw cursors.
-        if isinstance(self.properties, str):
-            self.properties = json.loads(self.properties)
 
 
 # Everything a check reads about its site, in one statement (one round trip, one plan):
@@ -62,8 +59,8 @@ _GROUPED = """
 # Candidates are ranked by bounding-box distance (<#>), answered from each branch's GiST index
 # alone — exact <-> would first measure heavy polygons the branch then filters out. Pieces are
 # small, so the nearest feature is among the first few. Each candidate's distance is the
-# geodesic length of its planar shortest line to the site. The site is inlined as a constant:
-# an index-ordered scan needs one.
+# geodesic length of its planar shortest line to the site. The site is inlined (the parameter, not
+# the CTE's column): an index-ordered scan needs an expression it can compute once.
 _CANDIDATES = """
   SELECT 'n'::text, {v}, NULL::float8, f.fid, f.properties::text, f.area_m2,
          ST_Length(ST_ShortestLine(c.geom, {site})::geography), NULL::bytea
@@ -74,6 +71,42 @@ _CANDIDATES = """
          ORDER BY geom <#> {site} LIMIT 8)) c
   JOIN layers_feature f ON f.version_id = {v} AND f.id = c.feature_id
   WHERE {when}"""
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """What a check needs of a layer: its names for the messages and its active version."""
+
+    slug: str
+    title_zh: str
+    title_en: str
+    active_version_id: int | None
+
+
+@dataclass(frozen=True)
+class State:
+    """The present a check runs against: the active rule set (id, hash) and every layer."""
+
+    ruleset: tuple[int, str] | None
+    layers: dict[str, LayerRef]
+
+
+# The rule set and the layers' active versions are mutable; read them together, fresh, per check.
+# What they point at (rule-set content, version coverage) is immutable and cached per process.
+_STATE = """SELECT r.id, r.content_hash,
+  (SELECT json_agg(json_build_array(slug, title_zh, title_en, active_version_id)) FROM layers_layer)
+FROM (SELECT) one LEFT JOIN compliance_ruleset r ON r.is_active"""
+
+
+def read_state() -> State:
+    """Read the active rule set and every layer's active version with one statement."""
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, _STATE)
+        ruleset_id, ruleset_hash, layers = cursor.fetchone()
+    if isinstance(layers, str):
+        layers = json.loads(layers)
+    return State(None if ruleset_id is None else (ruleset_id, ruleset_hash),
+                 {row[0]: LayerRef(*row) for row in layers or []})
 
 
 @dataclass(frozen=True)
@@ -111,17 +144,20 @@ def read_site(site: shapely.Geometry, reads: Reads) -> SiteData:
                  for v, d in sorted(reads.nearest, key=str) if v == version]
         statement += "\nUNION ALL" + _CANDIDATES.format(v=int(version), site=_SITE, when=" OR ".join(empty))
     with connection.cursor() as cursor:
-        cursor.execute(statement, {"site": shapely.to_wkb(site)})
+        execute_prepared(cursor, statement, {"site": shapely.to_wkb(site)})
         rows = cursor.fetchall()
+    # Parsed in bulk (one JSON document, one WKB array): a large site meets thousands of features.
+    properties = json.loads(f"[{','.join(row[4] or '{}' for row in rows)}]") if rows else []
+    pieces = shapely.from_wkb([None if row[7] is None else bytes(row[7]) for row in rows])
     candidates: dict[int, list] = {}
-    for tag, version, dist, fid, props, area, distance, wkb in rows:
+    for (tag, version, dist, fid, _, area, distance, _), props, piece in zip(rows, properties, pieces,
+                                                                              strict=True):
         if tag == "n":
             candidates.setdefault(version, []).append(Hit(fid, props, area, distance_m=distance))
-            continue
-        hit = Hit(fid, props, area, shapely.from_wkb(bytes(wkb)), distance)
-        if tag == "o" and hit.piece.is_empty:
-            continue
-        (data.overlaps[version] if tag == "o" else data.within[(version, dist)]).append(hit)
+        elif tag == "w":
+            data.within[(version, dist)].append(Hit(fid, props, area, piece, distance))
+        elif not piece.is_empty:
+            data.overlaps[version].append(Hit(fid, props, area, piece))
     for hits in [*data.overlaps.values(), *data.within.values()]:
         hits.sort(key=lambda hit: (hit.distance_m or 0.0, hit.fid))
     data.nearest = {version: min(hits, key=lambda hit: (hit.distance_m, hit.fid))

@@ -16,7 +16,8 @@ from blueprint.errors import InvalidInput
 from compliance.models import RuleSet
 from layers.models import Layer
 
-__all__ = ["DEFAULT_RULESET", "parse_ruleset", "save_ruleset", "active_ruleset", "content_hash"]
+__all__ = ["DEFAULT_RULESET", "parse_ruleset", "save_ruleset", "active_ruleset", "ruleset_for",
+           "content_hash"]
 
 DEFAULT_RULESET = Path(__file__).parent / "rulesets" / "default.yaml"
 SCHEMA_FILE = Path(__file__).parent / "ruleset_schema.json"
@@ -92,5 +93,21 @@ def save_ruleset(text: str, *, activate: bool = True, created_by: str = "") -> R
 
 def active_ruleset() -> RuleSet:
     """Return the active rule set, installing the default one on first use."""
-    ruleset = RuleSet.objects.filter(is_active=True).first()
-    return ruleset or save_ruleset(DEFAULT_RULESET.read_text(encoding="utf-8"), created_by="default")
+    return RuleSet.objects.filter(is_active=True).first() or _install_default()
+
+
+def ruleset_for(active: tuple[int, str] | None) -> RuleSet:
+    """Return the rule set a caller read as active, as (id, content hash), from a per-process
+    cache; with none active, install the default one."""
+    return (_ruleset(*active) if active is not None else None) or _install_default()
+
+
+def _install_default() -> RuleSet:
+    return save_ruleset(DEFAULT_RULESET.read_text(encoding="utf-8"), created_by="default")
+
+
+@lru_cache(maxsize=16)
+def _ruleset(pk: int, digest: str) -> RuleSet | None:
+    # A rule set is never edited in place (a change is a new row), and its hash is of its
+    # content, so (id, hash) names one content for good.
+    return RuleSet.objects.filter(pk=pk, content_hash=digest).first()

@@ -13,10 +13,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from blueprint import audit
+from blueprint.db import insert_together
 from blueprint.errors import InvalidInput, NotFound
-from compliance import engine
+from compliance import engine, queries
 from compliance.models import Check, Finding, GateDecision, Job, RuleSet, Status
-from compliance.rulesets import active_ruleset
+from compliance.rulesets import ruleset_for
 from layers import crs
 from layers.models import Layer, Project, SiteRevision
 from layers.services import add_site_revision, district_mismatch, geometry_hash
@@ -110,38 +111,44 @@ def _site_revision(project: Project, parsed) -> SiteRevision:
                              source_crs=parsed.source_crs, note="submitted for a check")
 
 
-@transaction.atomic
 def run_check(geom_cgcs2000: shapely.Geometry, *, category: str = Project.Category.URBAN,
               project: Project | None = None, site_revision: SiteRevision | None = None,
               input_format: str = "geojson", source_crs: str = "EPSG:4490", repair: str = "",
               warnings: list[str] | None = None, ruleset: RuleSet | None = None,
               rerun_of: Check | None = None, created_by: str = "") -> Check:
-    """Check a site (EPSG:4490) against every applicable rule and store the immutable result."""
+    """Check a site (EPSG:4490) against every applicable rule and store the immutable result.
+
+    Three statements: the present (active rule set and layer versions), everything the site
+    meets, and the result written with its findings and audit entry — one statement, atomic on
+    its own, so no transaction is opened here (inside a caller's, it is part of that one).
+    """
     _check_category(category)
     started = time.perf_counter()
     geom = _as_multipolygon(geom_cgcs2000)
     site = engine.Site(geom, crs.ellipsoidal_area_m2(geom), category)
-    ruleset = ruleset or active_ruleset()
+    state = queries.read_state()
+    ruleset = ruleset or ruleset_for(state.ruleset)
     rules = [rule for rule in ruleset.content["rules"] if engine.applies(rule, category)]
-    findings = engine.evaluate_all(rules, site)
+    findings = engine.evaluate_all(rules, site, state.layers)
     stored = [_finding_record(i, f) for i, f in enumerate(findings)]
     versions = _versions_used(findings)
-    check = Check.objects.create(
+    input_hash = geometry_hash(geom)
+    check = Check(
         project=project, site_revision=site_revision, category=category, input_format=input_format,
-        source_crs=source_crs, geom=_geos(geom), input_hash=geometry_hash(geom),
+        source_crs=source_crs, geom=_geos(geom), input_hash=input_hash,
         site_area_m2=site.area_m2, repair=repair, warnings=warnings or [], ruleset=ruleset,
         ruleset_hash=ruleset.content_hash, layer_versions=versions,
         verdict=engine.worst([f.status for f in findings]),
-        result_hash=result_hash(geometry_hash(geom), ruleset.content_hash, versions, stored),
+        result_hash=result_hash(input_hash, ruleset.content_hash, versions, stored),
         duration_ms=round((time.perf_counter() - started) * 1000, 1), rerun_of=rerun_of,
         created_by=created_by)
-    Finding.objects.bulk_create([
-        Finding(check_result=check, conflict_geom=_geos(f.conflict),
-                layer_version_id=f.layer_version_id, **record)
-        for f, record in zip(findings, stored, strict=True)])
-    audit.record("check.rerun" if rerun_of else "check.run", target=str(check.id), actor=created_by or None,
-                 project=project.code if project else None, verdict=check.verdict,
-                 rerun_of=str(rerun_of.id) if rerun_of else None, result_hash=check.result_hash)
+    rows = [Finding(check_result=check, conflict_geom=_geos(f.conflict), layer_version_id=f.layer_version_id,
+                    **record) for f, record in zip(findings, stored, strict=True)]
+    entry = audit.entry("check.rerun" if rerun_of else "check.run", target=str(check.id),
+                        actor=created_by or None, project=project.code if project else None,
+                        verdict=check.verdict, rerun_of=str(rerun_of.id) if rerun_of else None,
+                        result_hash=check.result_hash)
+    insert_together([check, *rows, entry])
     return check
 
 
