@@ -152,47 +152,6 @@
     }
   });
 
-  /* VectorGrid's canvas tile, drawing all lines and all areas of a tile as one path each: Leaflet's
-   * canvas fills and strokes every feature on its own, which for the 3 000–4 000 farmland patches of
-   * a zoom-12 tile was one 60–90 ms task per tile. VectorGrid adds every feature, then the renderer
-   * to the map (addTo): the batch is drawn there. One style per layer, so one batch per kind.
-   * Non-zero filling: MVT rings wind one way and holes the other (ST_AsMVTGeom sees to it). */
-  var BatchedCanvasTile = L.Canvas.Tile.extend({
-    _updatePoly: function (layer, closed) {
-      var parts = layer._parts, kind = closed ? "area" : "line";
-      if (!parts.length) { return; }
-      var batch = (this._bpBatches = this._bpBatches || {})[kind] ||
-        (this._bpBatches[kind] = { path: new Path2D(), options: layer.options });
-      for (var i = 0; i < parts.length; i++) {
-        for (var j = 0; j < parts[i].length; j++) { batch.path[j ? "lineTo" : "moveTo"](parts[i][j].x, parts[i][j].y); }
-        if (closed) { batch.path.closePath(); }
-      }
-    },
-    addTo: function (map) {
-      L.Canvas.Tile.prototype.addTo.call(this, map);
-      var ctx = this._ctx, batches = this._bpBatches || {};
-      ["area", "line"].forEach(function (kind) {
-        var batch = batches[kind], o = batch && batch.options;
-        if (!batch) { return; }
-        if (o.fill) {
-          ctx.globalAlpha = o.fillOpacity;
-          ctx.fillStyle = o.fillColor || o.color;
-          ctx.fill(batch.path, "nonzero");
-        }
-        if (o.stroke && o.weight !== 0) {
-          ctx.setLineDash(o._dashArray || []);
-          ctx.globalAlpha = o.opacity;
-          ctx.lineWidth = o.weight;
-          ctx.strokeStyle = o.color;
-          ctx.lineCap = o.lineCap;
-          ctx.lineJoin = o.lineJoin;
-          ctx.stroke(batch.path);
-        }
-      });
-      this._bpBatches = null;
-    }
-  });
-
   /* A registered layer drawn from the OGC vector tiles with VectorGrid's canvas renderer: each
    * tile is fetched, decoded and drawn in a task of its own, and no tile is ever truncated. The
    * canvases take no pointer events (VectorGrid 1.3's click handling calls L.DomEvent.fakeStop,
@@ -211,8 +170,7 @@
       fillColor: style.fillColor || style.color, fillOpacity: style.fillOpacity, dashArray: style.dashArray || null,
       radius: 5, interactive: false };
     this.group = new AbortableTiles(def.tiles, {
-      rendererFactory: function (coords, size, options) { return new BatchedCanvasTile(coords, size, options); },
-      vectorTileLayerStyles: paint, interactive: false, pane: TILE_PANE,
+      rendererFactory: L.canvas.tile, vectorTileLayerStyles: paint, interactive: false, pane: TILE_PANE,
       zIndex: style.order, minZoom: style.min_zoom, updateWhenZooming: false,
       className: "bp-tiles bp-tiles-" + def.slug, getFeatureId: function (feature) { return feature.id; }
     });
