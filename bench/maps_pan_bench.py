@@ -6,8 +6,9 @@ Serves the bench database of check_bench.py (`blueprint_checkbench`, loaded when
 gunicorn (2 workers), signs a county planner in through /accounts/login/, opens /maps/ and, per zoom,
 drags the map half a screen at a time along a fixed loop around a dense farmland area, waiting for
 the layers to settle after each drag. Records main-thread long tasks, animation-frame gaps, the
-time from release to all layers drawn and what each /maps/data response carried. Results go to the
-"Map panning benchmark" part of bench/README.md.
+time from release to all layers drawn, what each /maps/data response carried (project sites) and
+the vector-tile requests of the other layers (count, size, duration, browser-cache hits), and the
+tiles and farmland features drawn. Results go to the "Map panning benchmark" part of bench/README.md.
 """
 
 from __future__ import annotations
@@ -40,9 +41,13 @@ BARS = {"drag_gap_ms": 100, "longtask_ms": 200, "settle_p95_ms": 1000}
 # Installed before any page script: long tasks, every animation frame, and the press and release
 # of the pointer, all on the page's performance.now() clock.
 INSTRUMENT = """
-window.__bench = {longtasks: [], frames: [], down: null, up: null, moveend: null};
+window.__bench = {longtasks: [], frames: [], tiles: [], down: null, up: null, moveend: null};
 new PerformanceObserver(list => list.getEntries().forEach(
   e => __bench.longtasks.push([e.startTime, e.duration]))).observe({type: 'longtask', buffered: true});
+// Vector tiles: a transferSize of 0 is the browser's cache (same origin, so the sizes are exposed).
+new PerformanceObserver(list => list.getEntries().forEach(e => e.name.includes('/tiles/WebMercatorQuad/') &&
+  __bench.tiles.push([e.startTime, e.name, e.responseEnd - e.startTime, e.transferSize, e.decodedBodySize,
+                      e.encodedBodySize]))).observe({type: 'resource', buffered: true});
 (function frame(t) { __bench.frames.push(t); requestAnimationFrame(frame); })(performance.now());
 document.addEventListener('pointerdown', e => { __bench.down = e.timeStamp; }, true);
 document.addEventListener('pointerup', e => { __bench.up = e.timeStamp; }, true);
@@ -56,10 +61,16 @@ ARM = """() => { window.__moved = new Promise(moved => { window.__settled = new 
     const check = () => BP.pending === 0 ? requestAnimationFrame(() => resolve(performance.now()))
                                          : requestAnimationFrame(check);
     check(); })); }); }"""
+# Farmland features drawn (distinct ids over its loaded tiles) only where the run waited: counting
+# them is main-thread work that would otherwise land between the drags.
 SETTLED = """async wait => { await window.__moved; const settled = wait ? await window.__settled : null;
-  const c = BP.map.getCenter();
+  const c = BP.map.getCenter(), farm = BP.layers.basic_farmland;
+  const ids = wait && farm && farm.drawn ? new Set(farm.drawn().flatMap(t => t.ids)).size : null;
   return {down: __bench.down, up: __bench.up, moveend: __bench.moveend, settled: settled,
-          centre: [c.lng, c.lat], paths: document.querySelectorAll('path.leaflet-interactive').length}; }"""
+          centre: [c.lng, c.lat], paths: document.querySelectorAll('path.leaflet-interactive').length,
+          tiles: document.querySelectorAll('.bp-tiles canvas.leaflet-tile-loaded').length,
+          farm_tiles: document.querySelectorAll('.bp-tiles-basic_farmland canvas.leaflet-tile-loaded').length,
+          farmland: ids}; }"""
 
 
 def planner() -> None:
@@ -135,7 +146,10 @@ def run_zoom(page, zoom: int, pans: int, wait: bool, finished: list, failed: lis
     """Open the centre at `zoom`, then drag along PATH, waiting for the layers after each drag or
     (not `wait`) dragging on while they load; the page's records for those drags."""
     lon, lat = CENTRE
-    page.evaluate(f"BP.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+    # Every run starts with an empty browser cache (tiles are cacheable for 5 minutes): what one run
+    # fetched is not served to the next from memory. Within a run, the loop's returns may hit it.
+    page.context.new_cdp_session(page).send("Network.clearBrowserCache")
+    page.evaluate(f"() => {{ BP.map.setView([{lat}, {lon}], {zoom}, {{animate: false}}); }}")
     page.wait_for_timeout(200)
     page.wait_for_function("() => BP.idle()", timeout=60_000)
     page.wait_for_timeout(500)
@@ -154,10 +168,13 @@ def run_zoom(page, zoom: int, pans: int, wait: bool, finished: list, failed: lis
     loads += responses(finished)
     end = page.evaluate("performance.now()")
     record = page.evaluate("([a, b]) => ({frames: __bench.frames.filter(t => t >= a && t <= b),"
-                           " longtasks: __bench.longtasks.filter(l => l[0] >= a && l[0] <= b)})",
+                           " longtasks: __bench.longtasks.filter(l => l[0] >= a && l[0] <= b),"
+                           " tiles: __bench.tiles.filter(l => l[0] >= a && l[0] <= b)})",
                            [start, end])
+    tiles = [{"layer": urlsplit(url).path.split("/")[3], "ms": ms, "cached": transfer == 0, "bytes": body}
+             for _, url, ms, transfer, body, _sent in record.pop("tiles")]
     return {"zoom": zoom, "wait": wait, "pans": pans_done, "loads": loads, "aborted": len(failed), **record,
-            "seconds": (end - start) / 1000}
+            "tiles": tiles, "seconds": (end - start) / 1000}
 
 
 def summarise(run: dict) -> dict:
@@ -180,7 +197,24 @@ def summarise(run: dict) -> dict:
             "settle_p95": np.percentile(settle, 95),
             "req_p95": np.percentile([x["ms"] for x in loads], 95) if loads else float("nan"),
             "layers": by_layer, "failed": len(run["loads"]) - len(loads), "aborted": run["aborted"],
-            "paths": max(p["paths"] for p in run["pans"]), "seconds": run["seconds"]}
+            "paths": max(p["paths"] for p in run["pans"]),
+            "tiles_drawn": max(p["tiles"] for p in run["pans"]),
+            "farm_tiles": max(p["farm_tiles"] for p in run["pans"]),
+            "farmland": max((p["farmland"] for p in run["pans"] if p["farmland"] is not None), default=None),
+            "tiles": tile_summary(run["tiles"]), "seconds": run["seconds"]}
+
+
+def tile_summary(tiles: list[dict]) -> dict:
+    """Vector-tile requests per layer: how many, how many from the network, sizes and durations."""
+    out = {}
+    for tile in tiles:
+        out.setdefault(tile["layer"], []).append(tile)
+    return {slug: {"n": len(xs), "network": sum(not x["cached"] for x in xs),
+                   "empty": sum(x["bytes"] == 0 for x in xs),
+                   "kib": np.mean([x["bytes"] for x in xs]) / 1024,
+                   "max_kib": max(x["bytes"] for x in xs) / 1024,
+                   "p95": np.percentile([x["ms"] for x in xs if not x["cached"]] or [np.nan], 95)}
+            for slug, xs in out.items()}
 
 
 def misses(s: dict) -> list[str]:
@@ -202,18 +236,34 @@ def layer_cells(s: dict) -> str:
     return "<br>".join(cells) or "–"
 
 
+def tile_cells(s: dict) -> str:
+    """Per tiled layer: requests (from the network), mean / max KiB, empty tiles, p95 duration."""
+    cells = [f"{slug} {t['n']}× ({t['network']} net) {t['kib']:,.1f} / {t['max_kib']:,.0f} KiB, "
+             f"{t['empty']} empty, p95 {t['p95']:.0f} ms"
+             for slug, t in sorted(s["tiles"].items(), key=lambda kv: -kv[1]["kib"] * kv[1]["n"])]
+    return "<br>".join(cells) or "–"
+
+
+def drawn_cell(s: dict) -> str:
+    farmland = f" / {s['farm_tiles']} / {s['farmland']:,}" if s["farmland"] is not None else \
+        (f" / {s['farm_tiles']} / –" if s["farm_tiles"] else "")
+    return f"{s['paths']:,} / {s['tiles_drawn']}{farmland}"
+
+
 def table(summaries: list[dict]) -> list[str]:
     """One markdown table row per zoom."""
-    out = ["| zoom | drag frame gap p95 / max (ms) | all frame gaps p95 / max (ms) | long tasks n / total / "
-           "max (ms) | release → settled p50 / p95 (ms) | request p95 (ms) | per response: layer n× mean "
-           "size / max features | SVG paths (max) | criteria |",
-           "|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+    out = ["| zoom | drag frame gap p95 / max (ms) | all frame gaps p95 / max (ms) | long tasks n / total "
+           "/ max (ms) | release → settled p50 / p95 (ms) | /maps/data p95 (ms) | /maps/data per response: "
+           "layer n× mean size / max features | vector tiles: layer requests (from network) mean / max size, "
+           "empty, p95 | drawn (max): SVG paths / tile canvases [/ farmland tiles / farmland features] "
+           "| criteria |",
+           "|---:|---:|---:|---:|---:|---:|---|---|---:|---|"]
     for s in summaries:
         missed = misses(s)
         settle = f"{s['settle_p50']:.0f} / {s['settle_p95']:.0f}" if s["wait"] else "–"
         out.append(f"| {s['zoom']} | {s['drag_p95']:.0f} / {s['drag_max']:.0f} | {s['all_p95']:.0f} / "
                    f"{s['all_max']:.0f} | {s['lt_n']} / {s['lt_total']:.0f} / {s['lt_max']:.0f} | {settle} | "
-                   f"{s['req_p95']:.0f} | {layer_cells(s)} | {s['paths']:,} | "
+                   f"{s['req_p95']:.0f} | {layer_cells(s)} | {tile_cells(s)} | {drawn_cell(s)} | "
                    f"{'met' if not missed else '**NOT met**: ' + '; '.join(missed)} |")
     return out
 
@@ -225,7 +275,8 @@ def render(info: dict, sizes: list[str], runs: dict[bool, list[dict]], pans: int
            "cores). The machine is shared with other work.", "",
            "Machine:", "", *[f"- {k}: {v}" for k, v in info.items()],
            f"- browser: {CHROMIUM} headless ({' '.join(CHROMIUM_ARGS)}), viewport "
-           f"{VIEWPORT['width']}×{VIEWPORT['height']}, SVG renderer (Leaflet's default)", "",
+           f"{VIEWPORT['width']}×{VIEWPORT['height']}; registered layers from vector tiles on canvas "
+           "(Leaflet.VectorGrid), project sites by bbox as SVG", "",
            "Data (`city` fixtures in `blueprint_checkbench`; the county planner sees all but the red line):",
            "",
            *sizes, "",
@@ -242,7 +293,7 @@ def render(info: dict, sizes: list[str], runs: dict[bool, list[dict]], pans: int
         out.append(f"- z{waited['zoom']}: {said}")
     failures = [f"z{s['zoom']} {'waiting' if s['wait'] else 'dragging on'}: {s['failed']} failed, "
                 f"{s['aborted']} aborted" for s in runs[True] + runs[False] if s["failed"] or s["aborted"]]
-    out += ["", f"Layer requests failed or aborted (a drag cancels its layer's request in flight): "
+    out += ["", "Layer requests failed or aborted (a drag cancels a layer's or a tile's request in flight): "
             f"{', '.join(failures) or 'none'}.", ""]
     return "\n".join(out)
 
@@ -269,7 +320,8 @@ def measure(base: str, zooms: list[int], pans: int) -> dict[bool, list[dict]]:
         page = context.new_page()
         finished, failed, errors = [], [], []
         page.on("requestfinished", lambda r: "/maps/data/" in r.url and finished.append(r))
-        page.on("requestfailed", lambda r: "/maps/data/" in r.url and failed.append(r.url))
+        page.on("requestfailed", lambda r: any(k in r.url for k in ("/maps/data/", "/tiles/"))
+                and failed.append(r.url))
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         sign_in(page, base)
         for zoom in zooms:

@@ -3,8 +3,9 @@
 folium links Leaflet, jQuery, Bootstrap and Font Awesome from CDNs by default; a government
 intranet reaches none of them. `LocalMap` replaces those lists with the vendored copies under
 maps/static/maps/vendor/, and `BlueprintApp` adds our own script, which draws the vector layers
-(bbox-limited requests, reloaded on pan and zoom), the layer control with its legend, pointer
-coordinates, measuring and feature attributes.
+(the registered layers from the OGC vector tiles on canvas, project sites by bbox-limited requests
+reloaded on pan and zoom), the layer control with its legend, pointer coordinates, measuring and
+feature attributes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from layers.models import Layer
+from maps.access import PROJECT_LAYER
 
 __all__ = ["MapParts", "LAYER_STYLES", "build_map", "layer_config", "imagery_config"]
 
@@ -47,6 +49,8 @@ LAYER_STYLES = {
 }
 DEFAULT_STYLE = {"color": "#4d4d4d", "weight": 1.5, "fillColor": "#bababa", "fillOpacity": 0.2,
                  "on": False, "min_zoom": 0, "order": 30}
+# The OGC API – Tiles vector tiles (api/ogc/tile_views.py): same origin, same access policy as the page.
+TILE_URL = "/ogc/collections/{slug}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?f=mvt"
 IMAGERY_FORMATS = {"hillshade": "png"}  # the rest are photographs: jpg
 CHINA_CENTRE = (35.4, 116.6)
 
@@ -79,6 +83,7 @@ class BlueprintApp(JSCSSMixin):
         # `</` would end the <script> element early; JSON allows `\\u003c` instead.
         self.config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
         self.default_js = [("geographiclib", _vendor("geographiclib/geographiclib-geodesic.min.js")),
+                           ("vectorgrid", _vendor("leaflet-vectorgrid/Leaflet.VectorGrid.bundled.min.js")),
                            ("leaflet_draw", _vendor("leaflet-draw/leaflet.draw.js")),
                            ("bp_maps", static("maps/maps.js")), ("bp_pages", static("maps/pages.js"))]
         self.default_css = [("leaflet_draw_css", _vendor("leaflet-draw/leaflet.draw.css")),
@@ -97,8 +102,11 @@ class MapParts:
 def layer_config(layers: list[Layer], english: bool, projects: Layer | None = None) -> list[dict]:
     """Describe the vector layers for the page script: title, style, when shown, where to fetch.
 
-    `projects` (the project-site entry, when the visitor may see projects) is drawn from the
-    projects' current site revisions, whether or not the layer itself has an import.
+    A registered layer is drawn from its OGC vector tiles (`tiles`: generalised and complete per
+    tile, one small task each in the browser); its attributes on a click come from `url`, the
+    bbox endpoint. `projects` (the project-site entry, when the visitor may see projects) is drawn
+    from the projects' current site revisions through `url` alone, whether or not the layer itself
+    has an import.
     """
     rows = []
     extra = [projects] if projects and projects.slug not in {layer.slug for layer in layers} else []
@@ -106,9 +114,10 @@ def layer_config(layers: list[Layer], english: bool, projects: Layer | None = No
         if layer.kind != Layer.Kind.VECTOR:
             continue
         style = {**DEFAULT_STYLE, **LAYER_STYLES.get(layer.slug, {})}
+        tiles = None if layer.slug == PROJECT_LAYER else TILE_URL.format(slug=layer.slug)
         rows.append({"slug": layer.slug, "title": layer.title_en if english else layer.title_zh,
                      "title_zh": layer.title_zh, "fields": layer.fields,
-                     "url": f"/maps/data/{layer.slug}", "style": style})
+                     "url": f"/maps/data/{layer.slug}", "tiles": tiles, "style": style})
     return sorted(rows, key=lambda row: (row["style"]["order"], row["slug"]))
 
 

@@ -1,10 +1,14 @@
-"""一张蓝图 browser page: layers by bounding box, legend toggles, attributes, coordinates, measuring."""
+"""一张蓝图 browser page: layers from vector tiles (project sites by bounding box), legend toggles,
+attributes on a click, coordinates, measuring."""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 
 import numpy as np
+import pyogrio
 import pytest
 import shapely
 from pyproj import Transformer
@@ -16,7 +20,41 @@ pytestmark = pytest.mark.django_db
 
 
 def paths(page, slug: str) -> int:
+    """SVG paths of a layer drawn by bounding box (project sites)."""
     return page.locator(f"path.bp-layer-{slug}").count()
+
+
+def drawn(page, slug: str) -> list[dict]:
+    """The loaded vector tiles of a layer: their address and the feature ids drawn in each."""
+    return page.evaluate("slug => BP.layers[slug].drawn()", slug)
+
+
+def drawn_ids(page, slug: str) -> set[int]:
+    return {fid for tile in drawn(page, slug) for fid in tile["ids"]}
+
+
+def fixture_fids(folder, slug: str) -> np.ndarray:
+    """The GeoPackage feature ids of a fixture layer (the ids the import keeps), in file order."""
+    return pyogrio.raw.read(str(folder / f"{slug}.gpkg"), return_fids=True)[1]
+
+
+def farm_tile(folder, z: int = 12) -> str:
+    """z/y/x of the Web-Mercator tile holding the first farmland patch of the fixture."""
+    point = oracle.layer_features(folder, "basic_farmland")[0][0].representative_point()
+    n = 2 ** z
+    row = (1 - math.asinh(math.tan(math.radians(point.y))) / math.pi) / 2 * n
+    return f"{z}/{int(row)}/{int((point.x + 180) / 360 * n)}"
+
+
+def tile_bounds(z: int, x: int, y: int, margin: float = 0.0) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a Web-Mercator tile grown by `margin` tiles on each side."""
+    n = 2 ** z
+
+    def lat(row: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    west, east = (x - margin) / n * 360 - 180, (x + 1 + margin) / n * 360 - 180
+    return west, lat(y + 1 + margin), east, lat(y - margin)
 
 
 def legend_checkbox(page, title: str):
@@ -44,17 +82,18 @@ def test_staff_sees_internal_layers_in_the_legend_and_all_districts(staff, small
                   "水域", "项目选址", "空白底图"]:
         assert title in legend
     assert "生态保护红线" not in legend  # restricted: the city level only
-    districts, _ = oracle.layer_features(small_data, "admin_district")
-    # The page opens on the districts' extent: every district is drawn, one path each.
-    assert paths(page, "admin_district") == len(districts)
+    # The page opens on the districts' extent: every district is in the tiles drawn.
+    assert drawn_ids(page, "admin_district") == set(fixture_fids(small_data, "admin_district"))
     sites = json.loads((small_data / "project_sites.geojson").read_text(encoding="utf-8"))["features"]
     assert paths(page, "project_site") == len(sites)
-    assert paths(page, "urban_development_boundary") > 0
-    assert paths(page, "basic_farmland") == 0  # dense: shown from zoom 11 on
+    boundaries = drawn_ids(page, "urban_development_boundary")
+    assert boundaries and boundaries <= set(fixture_fids(small_data, "urban_development_boundary"))
+    assert drawn(page, "basic_farmland") == []  # dense: shown from zoom 12 on
+    assert page.locator(".bp-tiles-basic_farmland canvas").count() == 0
     assert "放大后显示" in page.locator('[data-bp-status="basic_farmland"]').inner_text()
 
 
-def test_anonymous_visitors_see_public_layers_only(watched):
+def test_anonymous_visitors_see_public_layers_only(watched, small_data):
     page = watched.page
     page.goto("/maps/")
     watched.wait_idle()
@@ -64,35 +103,119 @@ def test_anonymous_visitors_see_public_layers_only(watched):
         assert hidden not in legend
     answer = page.request.get("/maps/data/basic_farmland?bbox=116,35,117,36&zoom=12")
     assert answer.status == 404 and answer.headers["content-type"] == "application/problem+json"
+    tile = f"/ogc/collections/basic_farmland/tiles/WebMercatorQuad/{farm_tile(small_data)}"
+    assert page.request.get(tile).status == 404
 
 
 def test_toggling_a_layer_in_the_legend(staff, small_data):
     page = staff.page
     staff.wait_idle()
-    districts, _ = oracle.layer_features(small_data, "admin_district")
+    districts = set(fixture_fids(small_data, "admin_district"))
+    assert drawn_ids(page, "admin_district") == districts
     legend_checkbox(page, "行政区划").uncheck()
-    assert paths(page, "admin_district") == 0
+    assert page.locator(".bp-tiles-admin_district canvas").count() == 0
+    assert drawn(page, "admin_district") == []
     legend_checkbox(page, "行政区划").check()
     staff.wait_idle()
-    assert paths(page, "admin_district") == len(districts)
+    assert drawn_ids(page, "admin_district") == districts
 
 
-def test_farmland_arrives_for_the_visible_box_only(staff, small_data):
-    """Zoomed in, the page asks for the box it shows and draws exactly the patches meeting it."""
+def _farmland_view(staff, small_data):
+    """Open a dense farmland area at zoom 15; the fixture's patches, ids and ellipsoidal areas."""
+    geoms, props = oracle.layer_features(small_data, "basic_farmland")
+    centre = geoms[len(geoms) // 2].representative_point()
+    set_view(staff, centre.y, centre.x, 15)
+    areas = np.array([geod_area(g) for g in geoms])
+    return geoms, props, fixture_fids(small_data, "basic_farmland"), areas, centre
+
+
+def test_farmland_is_drawn_completely_from_vector_tiles(staff, small_data):
+    """Zoomed in, each farmland tile holds every patch that meets it and is at least a few screen
+    pixels large, and nothing from farther than the tile's buffer; together they cover the view."""
     page = staff.page
     staff.wait_idle()
-    geoms, _ = oracle.layer_features(small_data, "basic_farmland")
-    centre = geoms[len(geoms) // 2].representative_point()
-    with page.expect_response(lambda r: "/maps/data/basic_farmland?" in r.url) as answer:
-        set_view(staff, centre.y, centre.x, 15)
-    url = answer.value.url
-    bbox = [float(v) for v in url.split("bbox=")[1].split("&")[0].split(",")]
-    box = shapely.box(*bbox)
-    expected = int(np.count_nonzero(shapely.intersects(shapely.envelope(geoms), box)))
-    body = answer.value.json()
-    assert 0 < expected < len(geoms) and not body["truncated"]
-    assert len(body["features"]) == expected
-    assert paths(page, "basic_farmland") == expected
+    geoms, _, fids, areas, _ = _farmland_view(staff, small_data)
+    tiles = drawn(page, "basic_farmland")
+    assert tiles and all(tile["z"] == 15 for tile in tiles)
+    assert page.locator(".bp-tiles-basic_farmland canvas.leaflet-tile-loaded").count() == len(tiles)
+    required_total = 0
+    for tile in tiles:
+        z, x, y = tile["z"], tile["x"], tile["y"]
+        west, south, east, north = tile_bounds(z, x, y)
+        mid = (south + north) / 2
+        pixel = CGCS2000_GEOD.inv(west, mid, west + (east - west) / 256, mid)[2]  # a 256-px screen pixel, m
+        inner = shapely.box(*tile_bounds(z, x, y, -0.01))
+        outer = shapely.box(*tile_bounds(z, x, y, 256 / 4096 + 0.01))
+        required = set(fids[shapely.intersects(geoms, inner) & (areas >= 4 * pixel ** 2)])
+        allowed = set(fids[shapely.intersects(geoms, outer)])
+        ids = set(tile["ids"])
+        assert required <= ids, f"tile {z}/{y}/{x} misses patches {sorted(required - ids)[:10]}"
+        assert ids <= allowed, f"tile {z}/{y}/{x} holds patches from elsewhere {sorted(ids - allowed)[:10]}"
+        required_total += len(required)
+    view = page.evaluate("(() => { const b = BP.map.getBounds();"
+                         " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; })()")
+    in_view = set(fids[shapely.intersects(geoms, shapely.box(*view)) & (areas >= 100)])
+    assert required_total > 50 and len(in_view) > 50
+    assert in_view <= drawn_ids(page, "basic_farmland")
+    assert page.locator('[data-bp-status="basic_farmland"]').inner_text() == ""  # nothing truncated
+
+
+def test_clicking_a_farmland_patch_shows_its_attributes(staff, small_data):
+    """A click looks the patch up (all its attributes, its area) although the tiles are canvas."""
+    page = staff.page
+    staff.wait_idle()
+    geoms, props, _, areas, centre = _farmland_view(staff, small_data)
+    patch = int(np.flatnonzero(shapely.contains(geoms, centre))[0])
+    page.mouse.click(*screen_xy(page, centre.y, centre.x))
+    section = page.locator('.bp-popup .bp-popup-feature[data-slug="basic_farmland"]')
+    section.wait_for()
+    text = section.inner_text()
+    assert page.locator('.bp-popup .bp-popup-feature[data-slug="basic_farmland"]').count() == 1
+    for field in ("BSM", "ZLDWMC", "DLMC", "TBBH"):
+        assert str(props[patch][field]) in text
+    assert "图斑编号" in text and "地类名称" in text
+    shown = float(re.search(r"([\d,]+\.\d+) 平方米", text).group(1).replace(",", ""))
+    assert shown == pytest.approx(areas[patch], abs=0.01)
+    # The districts it lies in (city and county) are in the same popup, and no other.
+    districts, district_props = oracle.layer_features(small_data, "admin_district")
+    homes = sorted(str(district_props[i]["XZQDM"])
+                   for i in np.flatnonzero(shapely.contains(districts, centre)))
+    shown = page.locator('.bp-popup .bp-popup-feature[data-slug="admin_district"]').all_inner_texts()
+    assert len(homes) == len(shown) == 2
+    assert sorted(re.search(r"行政区代码\s*(\d+)", t).group(1) for t in shown) == homes
+    # The smallest first: the patch, then its county, then its city.
+    order = page.locator(".bp-popup .bp-popup-feature").evaluate_all("s => s.map(x => x.dataset.slug)")
+    assert order[0] == "basic_farmland" and order[-1] == "admin_district"
+    page.wait_for_timeout(300)  # the popup's fade-in, for the screenshot
+
+
+def test_vector_tiles_follow_the_signed_in_session(staff, small_data):
+    """The page's tiles come from the OGC tile route, which reads the page's session as /maps/data does."""
+    staff.wait_idle()
+    tile = farm_tile(small_data)
+    tiles = "/ogc/collections/{}/tiles/WebMercatorQuad/" + tile
+    assert staff.page.request.get(tiles.format("basic_farmland")).status == 200
+    # The restricted red line is the city level's: a county planner gets no tile of it.
+    assert staff.page.request.get(tiles.format("ecological_redline")).status == 404
+
+
+def test_an_applicant_gets_no_tiles_of_internal_layers(applicant, small_data):
+    """Signed in as an applicant (public layers only): no internal layer in the legend or the page's
+    requests, and the tile route refuses them with the same session."""
+    page = applicant.page
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto("/maps/")
+    applicant.wait_idle()
+    legend = page.locator(".bp-legend").inner_text()
+    assert "行政区划" in legend and "永久基本农田" not in legend and "城镇开发边界" not in legend
+    assert any("/ogc/collections/admin_district/tiles/" in url for url in requested)
+    assert not any(f"/ogc/collections/{slug}/" in url for url in requested
+                   for slug in ("basic_farmland", "urban_development_boundary", "ecological_redline"))
+    tiles = "/ogc/collections/{}/tiles/WebMercatorQuad/" + farm_tile(small_data)
+    assert page.request.get(tiles.format("admin_district")).status in (200, 204)
+    for internal in ("basic_farmland", "urban_development_boundary", "ecological_redline"):
+        assert page.request.get(tiles.format(internal)).status == 404
 
 
 def _clear_point(small_data):

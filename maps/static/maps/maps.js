@@ -1,4 +1,4 @@
-/* 一张蓝图 map pages: vector layers by bounding box, legend, pointer coordinates (CGCS2000 and
+/* 一张蓝图 map pages: vector layers from vector tiles and by bounding box, legend, pointer coordinates (CGCS2000 and
  * Gauss–Krüger), ellipsoidal measuring, feature attributes, project locating, compliance preview,
  * imagery comparison. Everything it loads comes from this site. */
 (function () {
@@ -83,11 +83,13 @@
     return latlngs.map(function (ll) { return [ll.lng, ll.lat]; });
   }
 
-  /* ---- vector layers, fetched for the visible box and reloaded on pan and zoom ---- */
+  /* ---- vector layers: registered layers from vector tiles, project sites by bounding box ---- */
   var MAX_SPAN_DEGREES = 20;
+  var TILE_PANE = "bpVectorTiles";  // above imagery (200), below project sites and highlights (400)
+  var CLICK_PIXELS = 3;  // how near the pointer a feature counts as clicked
 
-  function featurePopup(def, feature) {
-    var box = el("div", { "class": "bp-popup" });
+  function featureSection(def, feature) {
+    var box = el("section", { "class": "bp-popup-feature", "data-slug": def.slug });
     box.appendChild(el("h4", {}, def.title));
     var table = el("table");
     var props = feature.properties || {};
@@ -108,6 +110,174 @@
     return box;
   }
 
+  function featurePopup(sections) {
+    var box = el("div", { "class": "bp-popup" });
+    sections.forEach(function (section) { box.appendChild(section); });
+    return box;
+  }
+
+  function setStatus(layer, status, count) {
+    layer.status = status;
+    var node = document.querySelector('[data-bp-status="' + layer.def.slug + '"]');
+    if (node) {
+      node.textContent = status === "zoomin" ? t("zoom_in") : status === "truncated" ? t("truncated") :
+        status === "error" ? t("load_failed") : "";
+      node.setAttribute("data-count", count === undefined ? "" : count);
+    }
+  }
+  function noteIdle() {
+    if (BP.pending === 0 && BP.readyAt === null) { BP.readyAt = performance.now(); }
+  }
+
+  /* VectorGrid's tile fetch, made abortable: a tile dropped while it loads (a quick pan) is neither
+   * decoded nor drawn. A failed fetch draws an empty tile and marks the layer. */
+  var AbortableTiles = L.VectorGrid.Protobuf.extend({
+    _getVectorTilePromise: function (coords) {
+      var self = this, key = this._tileCoordsToKey(coords), controller = new AbortController();
+      this._bpFetches = this._bpFetches || {};
+      this._bpFetches[key] = controller;
+      // Read by the prototype's fetch() call below, synchronously.
+      this.options.fetchOptions = { credentials: "same-origin", signal: controller.signal };
+      return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords).catch(function (err) {
+        if (err.name !== "AbortError") { self.fire("bptileerror", { coords: coords, error: err }); }
+        return { layers: {} };
+      }).then(function (tile) {
+        if (self._bpFetches[key] === controller) { delete self._bpFetches[key]; }
+        return tile;
+      });
+    },
+    abortTile: function (key) {
+      var controller = this._bpFetches && this._bpFetches[key];
+      if (controller) { controller.abort(); delete this._bpFetches[key]; }
+    }
+  });
+
+  /* A registered layer drawn from the OGC vector tiles with VectorGrid's canvas renderer: each
+   * tile is fetched, decoded and drawn in a task of its own, and no tile is ever truncated. The
+   * canvases take no pointer events (VectorGrid 1.3's click handling calls L.DomEvent.fakeStop,
+   * gone since Leaflet 1.8); a click on the map looks the features up instead (addFeatureInfo).
+   * BP.pending counts the layer as loading while any of its tiles is. */
+  function TiledLayer(map, def) {
+    var self = this, style = def.style, paint = {};
+    this.map = map;
+    this.def = def;
+    this.loading = {};
+    this.busy = false;
+    this.tilesLoaded = 0;
+    this.failed = false;
+    this.status = "idle";
+    paint[def.slug] = { color: style.color, weight: style.weight, opacity: 1, fill: style.fillOpacity > 0,
+      fillColor: style.fillColor || style.color, fillOpacity: style.fillOpacity, dashArray: style.dashArray || null,
+      radius: 5, interactive: false };
+    this.group = new AbortableTiles(def.tiles, {
+      rendererFactory: L.canvas.tile, vectorTileLayerStyles: paint, interactive: false, pane: TILE_PANE,
+      zIndex: style.order, minZoom: style.min_zoom, updateWhenZooming: false,
+      className: "bp-tiles bp-tiles-" + def.slug, getFeatureId: function (feature) { return feature.id; }
+    });
+    this.group.on("tileloadstart", function (e) { self.track(e.coords, true); });
+    this.group.on("tileload", function (e) { self.tilesLoaded += 1; self.track(e.coords, false); });
+    this.group.on("tileunload", function (e) {
+      self.group.abortTile(self.group._tileCoordsToKey(e.coords));
+      self.track(e.coords, false);
+    });
+    this.group.on("bptileerror", function () { self.failed = true; setStatus(self, "error"); });
+  }
+  TiledLayer.prototype.track = function (coords, loading) {
+    var key = this.group._tileCoordsToKey(coords);
+    if (loading) { this.loading[key] = true; } else { delete this.loading[key]; }
+    var busy = Object.keys(this.loading).length > 0;
+    if (busy !== this.busy) {
+      this.busy = busy;
+      BP.pending += busy ? 1 : -1;
+      noteIdle();
+    }
+  };
+  TiledLayer.prototype.refresh = function () {
+    if (!this.map.hasLayer(this.group)) { return; }
+    var below = this.map.getZoom() < this.def.style.min_zoom;
+    setStatus(this, below ? "zoomin" : this.failed ? "error" : "ok");
+  };
+  TiledLayer.prototype.clear = function () { this.failed = false; };
+  /* What the loaded tiles hold: per tile its address and the feature ids drawn (for the tests). */
+  TiledLayer.prototype.drawn = function () {
+    var grid = this.group, out = [];
+    Object.keys(grid._tiles || {}).forEach(function (key) {
+      var tile = grid._tiles[key], renderer = grid._vectorTiles[key];
+      if (!tile.loaded || !renderer) { return; }
+      out.push({ z: tile.coords.z, x: tile.coords.x, y: tile.coords.y,
+        ids: Object.keys(renderer._features || {}).map(Number) });
+    });
+    return out;
+  };
+
+  /* A click on the map (not on a project site, which answers itself): the features of the tiled
+   * layers under the pointer, with all their attributes and area, from the bbox endpoint for a
+   * box of a few pixels, kept when they contain the point. One popup, the smallest feature first
+   * (a farmland patch before its county, the county before its city). */
+  function ringsContain(rings, x, y) {
+    var inside = false;  // even-odd over all rings: holes count out
+    rings.forEach(function (ring) {
+      for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+        if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) { inside = !inside; }
+      }
+    });
+    return inside;
+  }
+  function nearLine(map, line, point) {
+    var pts = line.map(function (c) { return map.latLngToContainerPoint([c[1], c[0]]); });
+    if (pts.length === 1) { return pts[0].distanceTo(point) <= CLICK_PIXELS; }
+    for (var i = 1; i < pts.length; i++) {
+      if (L.LineUtil.pointToSegmentDistance(point, pts[i - 1], pts[i]) <= CLICK_PIXELS) { return true; }
+    }
+    return false;
+  }
+  function geometryHit(map, geometry, latlng) {
+    var c = geometry && geometry.coordinates, point = map.latLngToContainerPoint(latlng);
+    switch (geometry && geometry.type) {
+      case "Polygon": return ringsContain(c, latlng.lng, latlng.lat);
+      case "MultiPolygon": return c.some(function (p) { return ringsContain(p, latlng.lng, latlng.lat); });
+      case "LineString": return nearLine(map, c, point);
+      case "MultiLineString": return c.some(function (l) { return nearLine(map, l, point); });
+      case "Point": return nearLine(map, [c], point);
+      case "MultiPoint": return c.some(function (p) { return nearLine(map, [p], point); });
+      default: return false;
+    }
+  }
+  function addFeatureInfo(map) {
+    map.on("click", function (e) {
+      if (BP.mode) { return; }  // measuring or drawing a site
+      var zoom = map.getZoom(), p = e.containerPoint;
+      var layers = Object.keys(BP.layers).map(function (k) { return BP.layers[k]; }).filter(function (layer) {
+        return layer.def.tiles && map.hasLayer(layer.group) && zoom >= layer.def.style.min_zoom;
+      }).sort(function (a, b) { return b.def.style.order - a.def.style.order; });
+      if (!layers.length) { return; }
+      var sw = map.containerPointToLatLng([p.x - CLICK_PIXELS, p.y + CLICK_PIXELS]);
+      var ne = map.containerPointToLatLng([p.x + CLICK_PIXELS, p.y - CLICK_PIXELS]);
+      var bbox = [sw.lng, sw.lat, ne.lng, ne.lat].map(function (v) { return v.toFixed(7); }).join(",");
+      BP.lookups = (BP.lookups || 0) + 1;
+      Promise.all(layers.map(function (layer) {
+        return fetch(layer.def.url + "?bbox=" + bbox + "&zoom=" + zoom, { headers: { Accept: "application/geo+json" } })
+          .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error(layer.def.slug + " " + r.status)); })
+          .then(function (data) {
+            return data.features.filter(function (f) { return geometryHit(map, f.geometry, e.latlng); })
+              .map(function (f) { return { def: layer.def, feature: f }; });
+          });
+      })).then(function (found) {
+        var hits = [].concat.apply([], found).sort(function (a, b) {
+          return (a.feature.properties._area_m2 || 0) - (b.feature.properties._area_m2 || 0);
+        });
+        var sections = hits.map(function (hit) { return featureSection(hit.def, hit.feature); });
+        BP.lastLookup = { latlng: [e.latlng.lng, e.latlng.lat], found: sections.length };
+        if (sections.length) {
+          L.popup({ maxWidth: 360, maxHeight: 320 }).setLatLng(e.latlng).setContent(featurePopup(sections)).openOn(map);
+        }
+      }, function (err) {
+        BP.lastLookup = { latlng: [e.latlng.lng, e.latlng.lat], error: String(err) };
+      });
+    });
+  }
+
   function BboxLayer(map, def) {
     this.map = map;
     this.def = def;
@@ -121,19 +291,12 @@
           fillOpacity: style.fillOpacity, dashArray: style.dashArray || null, className: "bp-layer-" + def.slug };
       },
       onEachFeature: function (feature, layer) {
-        layer.bindPopup(function () { return featurePopup(def, feature); }, { maxWidth: 360 });
+        layer.bindPopup(function () { return featurePopup([featureSection(def, feature)]); }, { maxWidth: 360 });
       }
     });
   }
-  BboxLayer.prototype.setStatus = function (status, count) {
-    this.status = status;
-    var node = document.querySelector('[data-bp-status="' + this.def.slug + '"]');
-    if (node) {
-      node.textContent = status === "zoomin" ? t("zoom_in") : status === "truncated" ? t("truncated") :
-        status === "error" ? t("load_failed") : "";
-      node.setAttribute("data-count", count === undefined ? "" : count);
-    }
-  };
+  BboxLayer.prototype.setStatus = function (status, count) { setStatus(this, status, count); };
+  BboxLayer.prototype.clear = function () { this.loaded = null; this.group.clearLayers(); };
   BboxLayer.prototype.refresh = function () {
     var self = this, map = this.map;
     if (!map.hasLayer(this.group)) { return; }
@@ -169,7 +332,7 @@
       .finally(function () {
         BP.pending -= 1;
         if (self.controller === controller) { self.controller = null; }
-        if (BP.pending === 0 && BP.readyAt === null) { BP.readyAt = performance.now(); }
+        noteIdle();
       });
   };
 
@@ -200,8 +363,11 @@
       firstImagery = firstImagery || layer;
     });
     (firstImagery || plain).addTo(map);
+    var pane = map.createPane(TILE_PANE);
+    pane.style.zIndex = 350;
+    pane.style.pointerEvents = "none";
     (config.layers || []).forEach(function (def) {
-      var layer = new BboxLayer(map, def);
+      var layer = def.tiles ? new TiledLayer(map, def) : new BboxLayer(map, def);
       BP.layers[def.slug] = layer;
       overlays[legendLabel(def)] = layer.group;
       if (def.style.on) { layer.group.addTo(map); }
@@ -217,11 +383,12 @@
     });
     map.on("overlayremove", function (e) {
       Object.keys(BP.layers).forEach(function (k) {
-        if (BP.layers[k].group === e.layer) { BP.layers[k].loaded = null; BP.layers[k].group.clearLayers(); }
+        if (BP.layers[k].group === e.layer) { BP.layers[k].clear(); }
       });
     });
     refreshAll();
-    if (BP.pending === 0) { BP.readyAt = performance.now(); }
+    noteIdle();
+    addFeatureInfo(map);
   }
 
   /* ---- pointer coordinates: CGCS2000 degrees and the 3° Gauss–Krüger zone ---- */
@@ -256,6 +423,9 @@
       BP.mode = "measure";
       handler.enable();
     }
+    map.on("draw:drawstop", function () {  // after draw:created, or on cancel
+      if (BP.mode === "measure") { BP.mode = null; }
+    });
     map.on("draw:created", function (e) {
       if (BP.mode !== "measure") { return; }
       BP.mode = null;
