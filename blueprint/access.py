@@ -29,7 +29,7 @@ from blueprint.models import Interface, Role
 __all__ = [
     "Perm", "Role", "Interface", "Principal", "ANONYMOUS", "principal", "principal_for_user",
     "principal_for_token", "allows", "can_read_layer", "readable_layers_q", "layer_access_key",
-    "can_see_project", "projects_q", "can_see_check", "checks_q", "can_see_job", "require_project",
+    "can_see_project", "projects_q", "can_see_check", "checks_q", "can_see_job", "jobs_q", "require_project",
     "require_check",
     "record_layer_read",
 ]
@@ -219,13 +219,22 @@ def can_see_project(who, project) -> bool:
     return p.role == Role.APPLICANT and bool(p.organisation) and project.applicant == p.organisation
 
 
-def checks_q(who) -> Q:
-    """A filter over Check keeping the checks `who` may see."""
+def checks_q(who, prefix: str = "") -> Q:
+    """A filter over Check (or `prefix`-ed relations to it) keeping the checks `who` may see."""
+    p = _who(who)
+    if _sees_all_projects(p):
+        return Q()
+    own = Q(**{f"{prefix}created_by": p.name}) if p.role != Role.ANONYMOUS else Q(pk__in=[])
+    return projects_q(p, f"{prefix}project__") & Q(**{f"{prefix}project__isnull": False}) | own
+
+
+def jobs_q(who) -> Q:
+    """A filter over background jobs keeping those `who` may see (as `can_see_job` says)."""
     p = _who(who)
     if _sees_all_projects(p):
         return Q()
     own = Q(created_by=p.name) if p.role != Role.ANONYMOUS else Q(pk__in=[])
-    return projects_q(p, "project__") & Q(project__isnull=False) | own
+    return own | Q(check_result__isnull=False) & checks_q(p, "check_result__")
 
 
 def can_see_check(who, check) -> bool:

@@ -49,14 +49,12 @@ class JobManager(BaseManager):
 
     def get_jobs(self, status: JobStatus | None = None, limit: int | None = None,
                  offset: int | None = None) -> dict:
-        jobs = Job.objects.select_related("check_result__project").order_by("-created_at")
+        visible = Job.objects.filter(access.jobs_q(current())).order_by("-created_at")  # the caller's only
         if status is not None:
-            jobs = jobs.filter(state=_STATE.get(status, "none"))
-        who = current()
-        visible = [job for job in jobs if access.can_see_job(who, job)]  # the caller's jobs only
+            visible = visible.filter(state=_STATE.get(status, "none"))
         offset = offset or 0
         page = visible[offset:offset + limit] if limit else visible[offset:]
-        return {"jobs": [_status_info(job) for job in page], "numberMatched": len(visible)}
+        return {"jobs": [_status_info(job) for job in page], "numberMatched": visible.count()}
 
     def get_job(self, job_id: str) -> dict:
         return _status_info(_job(job_id))
