@@ -1,5 +1,6 @@
 """Settings, all from the environment (django-environ); see README "Configuration"."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -112,6 +113,8 @@ STATIC_ROOT = BASE_DIR / ".data" / "static"
 # Serve app static files straight from the apps as well as from STATIC_ROOT, so that a page's
 # vendored scripts are there even before (or without) collectstatic.
 WHITENOISE_USE_FINDERS = True
+# pygeoapi's own page assets (its CSS, script and logos), as /static/pygeoapi/… (api/ogc/html.py).
+STATICFILES_DIRS = [("pygeoapi", Path(importlib.util.find_spec("pygeoapi").origin).parent / "static")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -16,6 +16,7 @@ from pygeoapi.openapi import get_oas
 
 from api.ogc.caller import CALLER
 from api.ogc.config import build_config, visible_layers
+from api.ogc.html import localise
 from api.ogc.messages import bilingual_exception
 from blueprint import access
 from layers.models import Layer
@@ -75,7 +76,10 @@ def execute_from_django(api_function, request: HttpRequest, *args,
             headers, status, content = api_function(api, api_request, *args)
         finally:
             CALLER.reset(caller)
-        content = apply_gzip(headers, bilingual_exception(status, content, request.path))
+        content = bilingual_exception(status, content, request.path)
+        if isinstance(content, str) and headers.get("Content-Type", "").startswith("text/html"):
+            content = localise(content, getattr(request, "csp_nonce", ""))
+        content = apply_gzip(headers, content)
         if status == 200:
             _audit_restricted_read(api_function, request, args)
     response = HttpResponse(content, status=status)
