@@ -106,12 +106,9 @@ def render(info: dict, rows: dict, n: int, load: float) -> str:
 
 
 def write_readme(results: str) -> None:
-    readme = Path(__file__).with_name("README.md")
-    text = readme.read_text()
-    if START not in text:
-        text = f"{text.rstrip()}\n\n# Map tiles benchmark\n\n{START}\n{END}\n"
-    head, tail = text.partition(START)[0], text.partition(END)[2]
-    readme.write_text(f"{head}{START}\n{results}{END}{tail}")
+    """Replace the text between the maptile-results markers, with check_bench's writer."""
+    cb.START, cb.END = START, END
+    cb.write_readme(results)
 
 
 def main() -> None:
