@@ -44,6 +44,9 @@ class LocalMap(folium.Map):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(tiles=None, **kwargs)
+        # folium hands max_zoom to its own tile layer only; without it on the map, Leaflet caps the
+        # zoom at the largest maxZoom of the layers shown (12 for farmland's map tiles).
+        self.options["max_zoom"] = kwargs.get("max_zoom", 19)
         self.default_js = [("leaflet", _vendor("leaflet/leaflet.js"))]
         self.default_css = [("leaflet_css", _vendor("leaflet/leaflet.css"))]
 

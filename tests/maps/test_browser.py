@@ -198,7 +198,10 @@ def test_farmland_comes_as_map_tiles_below_zoom_13(staff, small_data):
         assert max(painted) > 500  # the patches are on the tiles (their pixels: tests/api/test_map_tiles.py)
         assert page.locator('[data-bp-status="basic_farmland"]').inner_text() == ""
     assert not any("/ogc/collections/basic_farmland/tiles/" in url for url in requested)
+    # On the plain background (no imagery layer to lift Leaflet's zoom limit) zoom 13 is still reached.
+    page.locator(".bp-legend label", has_text="空白底图").locator("input").check()
     set_view(staff, centre.y, centre.x, 13)
+    assert page.evaluate("BP.map.getZoom()") == 13
     assert drawn(page, "basic_farmland") and images(page, "basic_farmland") == []
     assert page.locator(".bp-maptiles-basic_farmland img").count() == 0
 

@@ -196,6 +196,7 @@
     grid.on("tileloadstart", function (e) { self.track(kind, e.coords, true); });
     grid.on("tileload", function (e) { self.tilesLoaded += 1; self.track(kind, e.coords, false); });
     grid.on("tileunload", function (e) { self.track(kind, e.coords, false); });
+    grid.on("tileabort", function (e) { self.track(kind, e.coords, false); });  // L.TileLayer, zooming away
   };
   TiledLayer.prototype.fail = function () { this.failed = true; setStatus(this, "error"); };
   TiledLayer.prototype.track = function (kind, coords, loading) {
