@@ -12,7 +12,6 @@ z10 farmland tile holds ~10 000 rings); GDAL's rasterize (rasterio) takes the po
 from __future__ import annotations
 
 import io
-from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -41,12 +40,7 @@ def _png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-@lru_cache(maxsize=1)
-def _empty_png() -> bytes:
-    return _png(np.zeros((TILE_SIZE, TILE_SIZE, 4), np.uint8))
-
-
-EMPTY_PNG = _empty_png()
+EMPTY_PNG = _png(np.zeros((TILE_SIZE, TILE_SIZE, 4), np.uint8))  # every tile where the layer has nothing
 
 
 def render_map_tile(spec: TileSpec, tile: TileRequest, style: dict) -> bytes:
