@@ -7,8 +7,9 @@ gunicorn (2 workers), signs a county planner in through /accounts/login/, opens 
 drags the map half a screen at a time along a fixed loop around a dense farmland area, waiting for
 the layers to settle after each drag. Records main-thread long tasks, animation-frame gaps, the
 time from release to all layers drawn, what each /maps/data response carried (project sites) and
-the vector-tile requests of the other layers (count, size, duration, browser-cache hits), and the
-tiles and farmland features drawn. Results go to the "Map panning benchmark" part of bench/README.md.
+the vector-tile and PNG map-tile requests of the other layers (count, size, duration, browser-cache
+hits), and the tiles and farmland features drawn. Results go to the "Map panning benchmark" part of
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ INSTRUMENT = """
 window.__bench = {longtasks: [], frames: [], tiles: [], down: null, up: null, moveend: null};
 new PerformanceObserver(list => list.getEntries().forEach(
   e => __bench.longtasks.push([e.startTime, e.duration]))).observe({type: 'longtask', buffered: true});
-// Vector tiles: a transferSize of 0 is the browser's cache (same origin, so the sizes are exposed).
+// Vector and PNG map tiles: a transferSize of 0 is the browser's cache (same origin: sizes exposed).
 new PerformanceObserver(list => list.getEntries().forEach(e => e.name.includes('/tiles/WebMercatorQuad/') &&
   __bench.tiles.push([e.startTime, e.name, e.responseEnd - e.startTime, e.transferSize, e.decodedBodySize,
                       e.encodedBodySize]))).observe({type: 'resource', buffered: true});
@@ -70,6 +71,8 @@ SETTLED = """async wait => { await window.__moved; const settled = wait ? await 
           centre: [c.lng, c.lat], paths: document.querySelectorAll('path.leaflet-interactive').length,
           tiles: document.querySelectorAll('.bp-tiles canvas.leaflet-tile-loaded').length,
           farm_tiles: document.querySelectorAll('.bp-tiles-basic_farmland canvas.leaflet-tile-loaded').length,
+          farm_images: document.querySelectorAll('.bp-maptiles-basic_farmland img.leaflet-tile-loaded')
+            .length,
           farmland: ids}; }"""
 
 
@@ -171,7 +174,8 @@ def run_zoom(page, zoom: int, pans: int, wait: bool, finished: list, failed: lis
                            " longtasks: __bench.longtasks.filter(l => l[0] >= a && l[0] <= b),"
                            " tiles: __bench.tiles.filter(l => l[0] >= a && l[0] <= b)})",
                            [start, end])
-    tiles = [{"layer": urlsplit(url).path.split("/")[3], "ms": ms, "cached": transfer == 0, "bytes": body}
+    tiles = [{"layer": urlsplit(url).path.split("/")[3] + (" PNG" if "/map/tiles/" in url else ""), "ms": ms,
+              "cached": transfer == 0, "bytes": body}
              for _, url, ms, transfer, body, _sent in record.pop("tiles")]
     return {"zoom": zoom, "wait": wait, "pans": pans_done, "loads": loads, "aborted": len(failed), **record,
             "tiles": tiles, "seconds": (end - start) / 1000}
@@ -200,6 +204,7 @@ def summarise(run: dict) -> dict:
             "paths": max(p["paths"] for p in run["pans"]),
             "tiles_drawn": max(p["tiles"] for p in run["pans"]),
             "farm_tiles": max(p["farm_tiles"] for p in run["pans"]),
+            "farm_images": max(p.get("farm_images", 0) for p in run["pans"]),
             "farmland": max((p["farmland"] for p in run["pans"] if p["farmland"] is not None), default=None),
             "tiles": tile_summary(run["tiles"]), "seconds": run["seconds"]}
 
@@ -245,6 +250,8 @@ def tile_cells(s: dict) -> str:
 
 
 def drawn_cell(s: dict) -> str:
+    if s["farm_images"]:  # farmland as PNG map tiles: images, no features in the page
+        return f"{s['paths']:,} / {s['tiles_drawn']} / {s['farm_images']} PNG / –"
     farmland = f" / {s['farm_tiles']} / {s['farmland']:,}" if s["farmland"] is not None else \
         (f" / {s['farm_tiles']} / –" if s["farm_tiles"] else "")
     return f"{s['paths']:,} / {s['tiles_drawn']}{farmland}"
@@ -254,8 +261,9 @@ def table(summaries: list[dict]) -> list[str]:
     """One markdown table row per zoom."""
     out = ["| zoom | drag frame gap p95 / max (ms) | all frame gaps p95 / max (ms) | long tasks n / total "
            "/ max (ms) | release → settled p50 / p95 (ms) | /maps/data p95 (ms) | /maps/data per response: "
-           "layer n× mean size / max features | vector tiles: layer requests (from network) mean / max size, "
-           "empty, p95 | drawn (max): SVG paths / tile canvases [/ farmland tiles / farmland features] "
+           "layer n× mean size / max features | vector and PNG map tiles: layer requests (from network) "
+           "mean / max size, empty, p95 | drawn (max): SVG paths / tile canvases "
+           "[/ farmland tiles (canvases or PNG) / farmland features] "
            "| criteria |",
            "|---:|---:|---:|---:|---:|---:|---|---|---:|---|"]
     for s in summaries:
@@ -276,7 +284,8 @@ def render(info: dict, sizes: list[str], runs: dict[bool, list[dict]], pans: int
            "Machine:", "", *[f"- {k}: {v}" for k, v in info.items()],
            f"- browser: {CHROMIUM} headless ({' '.join(CHROMIUM_ARGS)}), viewport "
            f"{VIEWPORT['width']}×{VIEWPORT['height']}; registered layers from vector tiles on canvas "
-           "(Leaflet.VectorGrid), project sites by bbox as SVG", "",
+           "(Leaflet.VectorGrid), farmland below z13 from PNG map tiles (L.tileLayer), project sites by "
+           "bbox as SVG", "",
            "Data (`city` fixtures in `blueprint_checkbench`; the county planner sees all but the red line):",
            "",
            *sizes, "",

@@ -62,6 +62,7 @@ RULES: list[tuple[str, Rule]] = [
     ("maps/*", PAGE),  # map pages (being built)
     ("ogc/processes/*/execution", PROCESS),
     ("ogc/jobs*", PROCESS),
+    ("ogc/collections/*/map/tiles*", LAYER_READ),  # map tiles (PNG), imagery and vector layers alike
     ("ogc/*", LAYER_READ),  # landing, collections, items, tiles, processes list …
 ]
 

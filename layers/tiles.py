@@ -15,7 +15,8 @@ from django.db import connection, transaction
 from blueprint.errors import InvalidInput, NotFound
 from layers.models import Layer
 
-__all__ = ["TILE_MATRIX_SETS", "TileRequest", "TileSpec", "tile_fields", "tile_request", "render_tile"]
+__all__ = ["TILE_MATRIX_SETS", "EXTENT", "TileRequest", "TileSpec", "tile_fields", "tile_request",
+           "render_tile", "tile_geometries"]
 
 EXTENT, BUFFER = 4096, 256  # MVT grid units per tile side, and the margin kept around it
 MAX_ZOOM = {"WebMercatorQuad": 22, "WorldCRS84Quad": 21}
@@ -100,13 +101,27 @@ def render_tile(spec: TileSpec, tile: TileRequest) -> bytes | None:
     """
     if spec.extent is None or not _overlaps(tile.query_bounds, spec.extent):
         return None
-    statement, params = _statement(spec, tile)
+    data = _run(*_statement(spec, tile, _MVT_OUTPUT))[0][0]
+    return bytes(data) if data else None
+
+
+def tile_geometries(spec: TileSpec, tile: TileRequest) -> list[bytes]:
+    """The WKB geometries a layer version's vector tile holds, in the tile's MVT grid (0–EXTENT, y down).
+
+    The same features, simplification, clipping and subdivided pieces as `render_tile`, for a
+    client drawing the tile on the server (the PNG map tiles); [] when the tile holds nothing.
+    """
+    if spec.extent is None or not _overlaps(tile.query_bounds, spec.extent):
+        return []
+    return [bytes(row[0]) for row in _run(*_statement(spec, tile, _WKB_OUTPUT))]
+
+
+def _run(statement: str, params: dict) -> list[tuple]:
     with transaction.atomic(), connection.cursor() as cursor:
         # One tile is a few milliseconds of work: starting parallel workers costs more than it saves.
         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(statement, params)
-        data = cursor.fetchone()[0]
-    return bytes(data) if data else None
+        return cursor.fetchall()
 
 
 def _matrix_size(tms: str, z: int) -> tuple[int, int]:
@@ -134,7 +149,7 @@ def _overlaps(a: tuple, b: tuple) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
-def _statement(spec: TileSpec, tile: TileRequest) -> tuple[str, dict]:
+def _statement(spec: TileSpec, tile: TileRequest, output: str) -> tuple[str, dict]:
     west, south, east, north = tile.bounds
     lat = math.radians((south + north) / 2)
     pixel_m = (east - west) / 256 * 111_320 * math.cos(lat)  # ground width of a 256-px screen pixel
@@ -150,10 +165,10 @@ def _statement(spec: TileSpec, tile: TileRequest) -> tuple[str, dict]:
     projected = ("ST_Transform(ST_SetSRID({}, 4326), 3857)" if tile.mercator else "ST_SetSRID({}, 4326)")
     columns = "".join(f", (s.properties->{_literal(name)}){_CASTS.get(kind, '')} AS {_identifier(name)}"
                       if kind in _CASTS else f", s.properties->>{_literal(name)} AS {_identifier(name)}"
-                      for name, kind in spec.fields.items())
+                      for name, kind in spec.fields.items()) if output == _MVT_OUTPUT else ""
     geometry = projected.format("ST_Simplify(s.g, %(tol)s)")
     statement = _TILE_SQL.format(envelope=envelope, source=source.format(keep=keep), columns=columns,
-                                 geometry=geometry)
+                                 geometry=geometry, output=output)
     return statement, params
 
 
@@ -170,10 +185,12 @@ def _identifier(name: str) -> str:
 _TILE_SQL = """WITH b AS MATERIALIZED (
   SELECT {envelope} AS env, ST_MakeEnvelope(%(qw)s, %(qs)s, %(qe)s, %(qn)s, 4490) AS q),
 s AS ({source})
-SELECT ST_AsMVT(t, %(name)s, {extent}, 'geom', 'fid') FROM (
+SELECT {output} FROM (
   SELECT s.fid{columns}, ST_AsMVTGeom({geometry}, b.env, {extent}, {buffer}, true) AS geom
   FROM s, b) t
 WHERE t.geom IS NOT NULL""".replace("{extent}", str(EXTENT)).replace("{buffer}", str(BUFFER))
+_MVT_OUTPUT = f"ST_AsMVT(t, %(name)s, {EXTENT}, 'geom', 'fid')"
+_WKB_OUTPUT = "ST_AsBinary(t.geom)"
 
 _WHOLE = """SELECT f.fid, f.properties, ST_ClipByBox2D(f.geom, b.q) AS g FROM layers_feature f, b
   WHERE f.version_id = %(v)s AND f.geom && b.q{keep}"""

@@ -3,7 +3,8 @@
 folium links Leaflet, jQuery, Bootstrap and Font Awesome from CDNs by default; a government
 intranet reaches none of them. `LocalMap` replaces those lists with the vendored copies under
 maps/static/maps/vendor/, and `BlueprintApp` adds our own script, which draws the vector layers
-(the registered layers from the OGC vector tiles on canvas, project sites by bbox-limited requests
+(the registered layers from the OGC vector tiles on canvas, dense ones as PNG map tiles at
+small scales, project sites by bbox-limited requests
 reloaded on pan and zoom), the layer control with its legend, pointer coordinates, measuring and
 feature attributes.
 """
@@ -21,36 +22,15 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from layers.models import Layer
+from layers.styles import LAYER_STYLES, layer_style
 from maps.access import PROJECT_LAYER
 
 __all__ = ["MapParts", "LAYER_STYLES", "build_map", "layer_config", "imagery_config"]
 
-# How each registered layer is drawn and when it is on (unknown control lines get DEFAULT_STYLE).
-# min_zoom keeps dense layers (tens of thousands of patches in a city) off the small scales.
-LAYER_STYLES = {
-    "admin_district": {"color": "#3d3d3d", "weight": 1.5, "fillOpacity": 0, "dashArray": "6 3",
-                       "on": True, "min_zoom": 0, "order": 90},
-    "ecological_redline": {"color": "#d7191c", "weight": 1.5, "fillColor": "#d7191c", "fillOpacity": 0.25,
-                           "on": True, "min_zoom": 0, "order": 60},
-    "basic_farmland": {"color": "#c9a100", "weight": 0.8, "fillColor": "#f2d43d", "fillOpacity": 0.45,
-                       "on": True, "min_zoom": 12, "order": 50},
-    "urban_development_boundary": {"color": "#7b3294", "weight": 2, "fillOpacity": 0, "on": True,
-                                   "min_zoom": 0, "order": 70},
-    "urban_space": {"color": "#e66101", "weight": 0.5, "fillColor": "#fdb863", "fillOpacity": 0.25,
-                    "on": False, "min_zoom": 0, "order": 10},
-    "agricultural_space": {"color": "#a6a600", "weight": 0.5, "fillColor": "#e6e69a", "fillOpacity": 0.25,
-                           "on": False, "min_zoom": 0, "order": 11},
-    "ecological_space": {"color": "#1a9641", "weight": 0.5, "fillColor": "#a6d96a", "fillOpacity": 0.25,
-                         "on": False, "min_zoom": 0, "order": 12},
-    "water_body": {"color": "#2b83ba", "weight": 1, "fillColor": "#74add1", "fillOpacity": 0.5,
-                   "on": True, "min_zoom": 0, "order": 40},
-    "project_site": {"color": "#d01c8b", "weight": 2, "fillColor": "#f1b6da", "fillOpacity": 0.35,
-                     "on": True, "min_zoom": 0, "order": 80},
-}
-DEFAULT_STYLE = {"color": "#4d4d4d", "weight": 1.5, "fillColor": "#bababa", "fillOpacity": 0.2,
-                 "on": False, "min_zoom": 0, "order": 30}
 # The OGC API – Tiles vector tiles (api/ogc/tile_views.py): same origin, same access policy as the page.
 TILE_URL = "/ogc/collections/{slug}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?f=mvt"
+# Its PNG map tiles (api/ogc/map_tiles.py), for dense layers below their style's `raster_below` zoom.
+MAP_TILE_URL = "/ogc/collections/{slug}/map/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
 IMAGERY_FORMATS = {"hillshade": "png"}  # the rest are photographs: jpg
 CHINA_CENTRE = (35.4, 116.6)
 
@@ -64,6 +44,9 @@ class LocalMap(folium.Map):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(tiles=None, **kwargs)
+        # folium hands max_zoom to its own tile layer only; without it on the map, Leaflet caps the
+        # zoom at the largest maxZoom of the layers shown (12 for farmland's map tiles).
+        self.options["max_zoom"] = kwargs.get("max_zoom", 19)
         self.default_js = [("leaflet", _vendor("leaflet/leaflet.js"))]
         self.default_css = [("leaflet_css", _vendor("leaflet/leaflet.css"))]
 
@@ -103,21 +86,23 @@ def layer_config(layers: list[Layer], english: bool, projects: Layer | None = No
     """Describe the vector layers for the page script: title, style, when shown, where to fetch.
 
     A registered layer is drawn from its OGC vector tiles (`tiles`: generalised and complete per
-    tile, one small task each in the browser); its attributes on a click come from `url`, the
-    bbox endpoint. `projects` (the project-site entry, when the visitor may see projects) is drawn
-    from the projects' current site revisions through `url` alone, whether or not the layer itself
-    has an import.
+    tile, one small task each in the browser); a dense one (its style's `raster_below`) from its
+    PNG map tiles (`map_tiles`, drawn on the server) below that zoom. Its attributes on a click
+    come from `url`, the bbox endpoint. `projects` (the project-site entry, when the visitor may
+    see projects) is drawn from the projects' current site revisions through `url` alone, whether
+    or not the layer itself has an import.
     """
     rows = []
     extra = [projects] if projects and projects.slug not in {layer.slug for layer in layers} else []
     for layer in [*layers, *extra]:
         if layer.kind != Layer.Kind.VECTOR:
             continue
-        style = {**DEFAULT_STYLE, **LAYER_STYLES.get(layer.slug, {})}
+        style = layer_style(layer.slug)
         tiles = None if layer.slug == PROJECT_LAYER else TILE_URL.format(slug=layer.slug)
+        map_tiles = MAP_TILE_URL.format(slug=layer.slug) if tiles and style.get("raster_below") else None
         rows.append({"slug": layer.slug, "title": layer.title_en if english else layer.title_zh,
-                     "title_zh": layer.title_zh, "fields": layer.fields,
-                     "url": f"/maps/data/{layer.slug}", "tiles": tiles, "style": style})
+                     "title_zh": layer.title_zh, "fields": layer.fields, "url": f"/maps/data/{layer.slug}",
+                     "tiles": tiles, "map_tiles": map_tiles, "style": style})
     return sorted(rows, key=lambda row: (row["style"]["order"], row["slug"]))
 
 

@@ -50,7 +50,7 @@ def build_config(layers: list[Layer], base_url: str) -> dict:
             "provider": {"name": "一张蓝图 One Blueprint"},
             "contact": {"name": "一张蓝图 One Blueprint"},
         },
-        "resources": {layer.slug: _collection(layer) for layer in layers} | _processes(base_url),
+        "resources": {layer.slug: _collection(layer, base_url) for layer in layers} | _processes(base_url),
     }
 
 
@@ -64,7 +64,7 @@ def _processes(base_url: str) -> dict:
         "name": "api.ogc.processes.SiteComplianceProcessor", "site_url": _site_url(base_url)}}}
 
 
-def _collection(layer: Layer) -> dict:
+def _collection(layer: Layer, base_url: str) -> dict:
     if layer.kind == Layer.Kind.RASTER:
         return raster_collection(layer)
     version = layer.active_version
@@ -77,7 +77,9 @@ def _collection(layer: Layer) -> dict:
                               f" {version.feature_count} features)"},
         "keywords": [layer.slug, layer.access_level],
         "extents": {"spatial": {"bbox": bbox, "crs": CRS84}},
-        "links": [],
+        "links": [{"type": "application/json", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
+                   "title": "地图瓦片 (map tiles, PNG)",
+                   "href": f"{base_url}/collections/{layer.slug}/map/tiles"}],
         "providers": [{
             "type": "feature", "name": "api.ogc.providers.LayerProvider", "data": layer.slug,
             "id_field": "fid",

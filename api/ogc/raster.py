@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from layers.imagery import visible_scenes
 from layers.models import Layer
 
-__all__ = ["raster_collection", "map_tilesets", "map_tile", "TILE_MATRIX_SET"]
+__all__ = ["raster_collection", "map_tilesets", "map_tile", "ogc_exception", "TILE_MATRIX_SET"]
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 TILE_MATRIX_SET = "WebMercatorQuad"
@@ -38,7 +38,8 @@ def raster_collection(layer: Layer) -> dict:
     }
 
 
-def _exception(status: int, code: str, description: str) -> HttpResponse:
+def ogc_exception(status: int, code: str, description: str) -> HttpResponse:
+    """An OGC exception document (code, type, description) as JSON."""
     return HttpResponse(json.dumps({"code": code, "type": code, "description": description},
                                    ensure_ascii=False), status=status, content_type="application/json")
 
@@ -51,7 +52,7 @@ def map_tilesets(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         visible_raster_layer(request, slug)
     except BlueprintError as exc:
-        return _exception(404, "NotFound", exc.detail)
+        return ogc_exception(404, "NotFound", exc.detail)
     base = request.build_absolute_uri(f"/ogc/collections/{slug}/map/tiles/{TILE_MATRIX_SET}")
     links = [{"rel": "item", "type": f"image/{fmt}", "templated": True,
               "href": f"{base}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?f={fmt}"}
@@ -68,13 +69,14 @@ def map_tile(request: HttpRequest, slug: str, tms: str, z: int, row: int, col: i
 
     fmt = _FORMATS.get(request.GET.get("f", "png").lower())
     if tms != TILE_MATRIX_SET:
-        return _exception(404, "NotFound", f"只提供 {TILE_MATRIX_SET}。 (Only {TILE_MATRIX_SET} is offered.)")
+        return ogc_exception(404, "NotFound",
+                             f"只提供 {TILE_MATRIX_SET}。 (Only {TILE_MATRIX_SET} is offered.)")
     if fmt is None:
-        return _exception(400, "InvalidParameterValue",
+        return ogc_exception(400, "InvalidParameterValue",
                           "f 应为 png、jpeg 或 webp。 (f must be png, jpeg or webp.)")
     response = tile(request, slug, z, col, row, fmt)
     if response.status_code >= 400:
         detail = json.loads(response.content).get("detail", "")
         code = "NotFound" if response.status_code == 404 else "InvalidParameterValue"
-        return _exception(response.status_code, code, detail)
+        return ogc_exception(response.status_code, code, detail)
     return response

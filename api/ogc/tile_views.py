@@ -18,7 +18,7 @@ from api.ogc.adapter import api_for, execute_from_django
 from api.ogc.tiles import MVT_MIMETYPE
 from layers.tiles import TILE_MATRIX_SETS
 
-__all__ = ["collection_tile", "collection_tileset"]
+__all__ = ["collection_tile", "collection_tileset", "visible_tile_provider", "if_none_match", "cached"]
 
 TILE_REVISION = "1"  # bump when the tile SQL or the attribute choice changes what a tile holds
 MAX_AGE = 300  # seconds a client may reuse a tile before asking again (then a cheap 304)
@@ -27,21 +27,21 @@ MAX_AGE = 300  # seconds a client may reuse a tile before asking again (then a c
 def collection_tile(request: HttpRequest, collection_id: str, tileMatrixSetId: str,  # noqa: N803
                     tileMatrix: str, tileRow: str, tileCol: str) -> HttpResponse:  # noqa: N803
     """One vector tile through pygeoapi, with ETag, Cache-Control and 304."""
-    provider = _tile_provider(request, collection_id)
+    provider = visible_tile_provider(request, collection_id)
     etag = None
     if provider is not None:
         address = f"{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"
         key = f"{TILE_REVISION}:{collection_id}:{provider['options']['version_id']}:{address}"
         etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
-        if etag in _if_none_match(request):
-            return _cached(HttpResponse(status=HTTPStatus.NOT_MODIFIED), etag, provider)
+        if etag in if_none_match(request):
+            return cached(HttpResponse(status=HTTPStatus.NOT_MODIFIED), etag, provider)
     if "f" not in request.GET:  # MVT is the only tile format: a plain {z}/{y}/{x} URL template works
         request.GET = request.GET.copy()
         request.GET["f"] = "mvt"
     response = execute_from_django(tiles_api.get_collection_tiles_data, request, collection_id,
                                    tileMatrixSetId, tileMatrix, tileRow, tileCol, skip_valid_check=True)
     if response.status_code in (HTTPStatus.OK, HTTPStatus.NO_CONTENT) and etag:
-        return _cached(response, etag, provider)
+        return cached(response, etag, provider)
     if response.status_code >= HTTPStatus.BAD_REQUEST:
         response["Content-Type"] = "application/json"  # pygeoapi leaves the MVT type on its errors
     return response
@@ -49,7 +49,7 @@ def collection_tile(request: HttpRequest, collection_id: str, tileMatrixSetId: s
 
 def collection_tileset(request: HttpRequest, collection_id: str, tileMatrixSetId: str) -> HttpResponse:  # noqa: N803
     """A tileset's metadata (JSON, TileJSON, HTML); an unknown tile matrix set is a 404, not a 500."""
-    if tileMatrixSetId not in TILE_MATRIX_SETS and _tile_provider(request, collection_id) is not None:
+    if tileMatrixSetId not in TILE_MATRIX_SETS and visible_tile_provider(request, collection_id) is not None:
         api = api_for(request)
         headers, status, content = api.get_exception(
             HTTPStatus.NOT_FOUND, {"Content-Type": "application/json"}, "json", "NotFound",
@@ -60,22 +60,24 @@ def collection_tileset(request: HttpRequest, collection_id: str, tileMatrixSetId
                                tileMatrixSetId, skip_valid_check=True)
 
 
-def _tile_provider(request: HttpRequest, collection_id: str) -> dict | None:
+def visible_tile_provider(request: HttpRequest, collection_id: str) -> dict | None:
     """The tile provider definition of a collection this caller may see, else None."""
     resource = api_for(request).config["resources"].get(collection_id) or {}
     return next((p for p in resource.get("providers", []) if p.get("type") == "tile"), None)
 
 
-def _if_none_match(request: HttpRequest) -> set[str]:
+def if_none_match(request: HttpRequest) -> set[str]:
     header = request.headers.get("If-None-Match", "")
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
-def _cached(response: HttpResponse, etag: str, provider: dict) -> HttpResponse:
+def cached(response: HttpResponse, etag: str, provider: dict,
+           content_type: str = MVT_MIMETYPE) -> HttpResponse:
+    """The tile response with its ETag, Cache-Control (public for public layers) and Vary."""
     scope = "public" if provider["options"].get("public") else "private"
     response["ETag"] = etag
     response["Cache-Control"] = f"{scope}, max-age={MAX_AGE}"
     response["Vary"] = "Cookie, Authorization"  # what a caller may see depends on who it is
     if response.status_code == HTTPStatus.OK:
-        response["Content-Type"] = MVT_MIMETYPE
+        response["Content-Type"] = content_type
     return response

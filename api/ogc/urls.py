@@ -5,7 +5,7 @@ import pygeoapi.django_.views as pygeoapi_views
 from django.urls import path
 from pygeoapi.django_.urls import urlpatterns as pygeoapi_urlpatterns
 
-from api.ogc import raster, tile_views
+from api.ogc import map_tiles, tile_views
 from api.ogc.adapter import execute_from_django
 from api.ogc.bbox import transform_bbox
 
@@ -17,11 +17,13 @@ pygeoapi_items.transform_bbox = transform_bbox
 pygeoapi_views.jobs.csrf_exempt = True
 
 _TILES = "collections/<str:collection_id>/tiles/<str:tileMatrixSetId>"
-# OGC API – Tiles map tiles of raster layers (pygeoapi 0.24 serves vector tiles only).
+# OGC API – Tiles map tiles (pygeoapi 0.24 serves vector tiles only): imagery, and vector layers drawn
+# as PNG on the server (api/ogc/map_tiles.py).
+_MAP_TILES = "collections/<slug:slug>/map/tiles"
 urlpatterns = [
-    path("collections/<slug:slug>/map/tiles", raster.map_tilesets, name="raster-map-tilesets"),
-    path("collections/<slug:slug>/map/tiles/<str:tms>/<int:z>/<int:row>/<int:col>", raster.map_tile,
-         name="raster-map-tile"),
+    path(_MAP_TILES, map_tiles.collection_map_tilesets, name="map-tilesets"),
+    path(f"{_MAP_TILES}/<str:tileMatrixSetId>/<str:tileMatrix>/<str:tileRow>/<str:tileCol>",
+         map_tiles.collection_map_tile, name="map-tile"),
     # Ahead of pygeoapi's own: the same endpoints with HTTP caching and OGC errors (api/ogc/tile_views.py).
     path(_TILES, tile_views.collection_tileset, name="collection-tiles-metadata"),
     path(f"{_TILES}/metadata", tile_views.collection_tileset, name="collection-tiles-metadata"),

@@ -88,14 +88,16 @@ SAMPLES: dict[str, Sample] = {
     "api/imagery/<slug:slug>/scenes": Sample("get", "/api/imagery/blue_marble/scenes", 200, EVERYONE),
     "tiles/imagery/(?P<slug>[-\\w]+)/(?P<z>\\d{1,2})/(?P<x>\\d{1,8})/(?P<y>\\d{1,8})"
     r"\.(?P<fmt>png|jpg|jpeg|webp)$": Sample("get", "/tiles/imagery/blue_marble/0/0/0.png", 200, EVERYONE),
+    # OGC map tiles: a vector layer drawn as PNG (per-layer levels inside, as for its vector tiles).
+    "ogc/collections/<slug:slug>/map/tiles/<str:tileMatrixSetId>/<str:tileMatrix>/<str:tileRow>/<str:tileCol>":
+        Sample("get", "/ogc/collections/water_body/map/tiles/WebMercatorQuad/0/0/0", 200, EVERYONE),
 }
 
 OGC_IDS = {"collection_id": "water_body", "item_id": "1", "tileMatrixSetId": "WebMercatorQuad",
            "tileMatrix": "0", "tileRow": "0", "tileCol": "0", "tilematrixset_id": "WebMercatorQuad",
            "style_id": "default", "location_id": "x", "instance_id": "x", "process_id": "site-compliance",
            "job_id": str(uuid.UUID(int=1)), "resource": "x"}
-OGC_CONVERTED = {"<slug:slug>": "blue_marble", "<str:tms>": "WebMercatorQuad", "<int:z>": "0",
-                 "<int:row>": "0", "<int:col>": "0"}  # our raster map-tile routes
+OGC_CONVERTED = {"<slug:slug>": "blue_marble"}  # our map-tile set route
 OGC_OK = {"ogc/": 200, "ogc/collections": 200, "ogc/conformance": 200,
           "ogc/collections/<str:collection_id>": 200, "ogc/collections/<str:collection_id>/items": 200,
           "ogc/collections/<str:collection_id>/items/<str:item_id>": 200}

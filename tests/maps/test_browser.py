@@ -29,6 +29,11 @@ def drawn(page, slug: str) -> list[dict]:
     return page.evaluate("slug => BP.layers[slug].drawn()", slug)
 
 
+def images(page, slug: str) -> list[dict]:
+    """The loaded PNG map tiles of a layer: their addresses."""
+    return page.evaluate("slug => BP.layers[slug].images()", slug)
+
+
 def drawn_ids(page, slug: str) -> set[int]:
     return {fid for tile in drawn(page, slug) for fid in tile["ids"]}
 
@@ -88,7 +93,10 @@ def test_staff_sees_internal_layers_in_the_legend_and_all_districts(staff, small
     assert paths(page, "project_site") == len(sites)
     boundaries = drawn_ids(page, "urban_development_boundary")
     assert boundaries and boundaries <= set(fixture_fids(small_data, "urban_development_boundary"))
-    assert drawn(page, "basic_farmland") == []  # dense: shown from zoom 12 on
+    # Dense: farmland is shown from zoom 10 on (as map tiles up to zoom 12).
+    district = oracle.layer_features(small_data, "admin_district")[0][0].representative_point()
+    set_view(staff, district.y, district.x, 9)
+    assert drawn(page, "basic_farmland") == [] and images(page, "basic_farmland") == []
     assert page.locator(".bp-tiles-basic_farmland canvas").count() == 0
     assert "放大后显示" in page.locator('[data-bp-status="basic_farmland"]').inner_text()
 
@@ -158,6 +166,63 @@ def test_farmland_is_drawn_completely_from_vector_tiles(staff, small_data):
     assert required_total > 50 and len(in_view) > 50
     assert in_view <= drawn_ids(page, "basic_farmland")
     assert page.locator('[data-bp-status="basic_farmland"]').inner_text() == ""  # nothing truncated
+
+
+MAP_TILE = re.compile(r"/ogc/collections/basic_farmland/map/tiles/WebMercatorQuad/(\d+)/(\d+)/(\d+)$")
+PAINTED = """img => { const c = document.createElement("canvas"); c.width = c.height = 256;
+  const g = c.getContext("2d"); g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, 256, 256).data; let n = 0;
+  for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) { n += 1; } } return n; }"""
+
+
+def test_farmland_comes_as_map_tiles_below_zoom_13(staff, small_data):
+    """At zoom 10–12 farmland is drawn by the server (PNG map tiles, one image per tile, no vector
+    tile of it requested); from zoom 13 from its vector tiles."""
+    page = staff.page
+    staff.wait_idle()
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    geoms = oracle.layer_features(small_data, "basic_farmland")[0]
+    centre = geoms[len(geoms) // 2].representative_point()
+    for zoom in (10, 11, 12):
+        set_view(staff, centre.y, centre.x, zoom)
+        tiles = images(page, "basic_farmland")
+        assert tiles and {t["z"] for t in tiles} == {zoom}
+        assert drawn(page, "basic_farmland") == []
+        loaded = page.locator(".bp-maptiles-basic_farmland img.leaflet-tile-loaded")
+        assert loaded.count() == len(tiles)
+        sources = {tuple(map(int, MAP_TILE.search(src).groups())) for src in
+                   loaded.evaluate_all("imgs => imgs.map(i => i.src)")}
+        assert sources == {(t["z"], t["y"], t["x"]) for t in tiles}
+        painted = [loaded.nth(i).evaluate(PAINTED) for i in range(loaded.count())]
+        assert max(painted) > 500  # the patches are on the tiles (their pixels: tests/api/test_map_tiles.py)
+        assert page.locator('[data-bp-status="basic_farmland"]').inner_text() == ""
+    assert not any("/ogc/collections/basic_farmland/tiles/" in url for url in requested)
+    # On the plain background (no imagery layer to lift Leaflet's zoom limit) zoom 13 is still reached.
+    page.locator(".bp-legend label", has_text="空白底图").locator("input").check()
+    set_view(staff, centre.y, centre.x, 13)
+    assert page.evaluate("BP.map.getZoom()") == 13
+    assert drawn(page, "basic_farmland") and images(page, "basic_farmland") == []
+    assert page.locator(".bp-maptiles-basic_farmland img").count() == 0
+
+
+def test_clicking_a_farmland_patch_at_zoom_12_shows_its_attributes(staff, small_data):
+    """Drawn as an image at zoom 12, a patch still answers a click with its attributes."""
+    page = staff.page
+    staff.wait_idle()
+    geoms, props = oracle.layer_features(small_data, "basic_farmland")
+    patch = int(np.argmax(shapely.area(geoms)))
+    point = geoms[patch].representative_point()
+    set_view(staff, point.y, point.x, 12)
+    assert images(page, "basic_farmland")
+    page.mouse.click(*screen_xy(page, point.y, point.x))
+    section = page.locator('.bp-popup .bp-popup-feature[data-slug="basic_farmland"]')
+    section.wait_for()
+    text = section.inner_text()
+    assert str(props[patch]["TBBH"]) in text and str(props[patch]["BSM"]) in text
+    shown = float(re.search(r"([\d,]+\.\d+) 平方米", text).group(1).replace(",", ""))
+    assert shown == pytest.approx(geod_area(geoms[patch]), abs=0.01)
+    page.wait_for_timeout(300)  # the popup's fade-in, for the screenshot
 
 
 def test_clicking_a_farmland_patch_shows_its_attributes(staff, small_data):

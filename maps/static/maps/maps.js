@@ -156,9 +156,12 @@
    * tile is fetched, decoded and drawn in a task of its own, and no tile is ever truncated. The
    * canvases take no pointer events (VectorGrid 1.3's click handling calls L.DomEvent.fakeStop,
    * gone since Leaflet 1.8); a click on the map looks the features up instead (addFeatureInfo).
+   * A dense layer (def.map_tiles, below style.raster_below) comes as PNG map tiles drawn by the
+   * server instead: one image per tile, decoded off the main thread, no script per feature.
    * BP.pending counts the layer as loading while any of its tiles is. */
   function TiledLayer(map, def) {
     var self = this, style = def.style, paint = {};
+    var vectorFrom = def.map_tiles ? Math.max(style.min_zoom, style.raster_below) : style.min_zoom;
     this.map = map;
     this.def = def;
     this.loading = {};
@@ -169,21 +172,35 @@
     paint[def.slug] = { color: style.color, weight: style.weight, opacity: 1, fill: style.fillOpacity > 0,
       fillColor: style.fillColor || style.color, fillOpacity: style.fillOpacity, dashArray: style.dashArray || null,
       radius: 5, interactive: false };
-    this.group = new AbortableTiles(def.tiles, {
+    this.vector = new AbortableTiles(def.tiles, {
       rendererFactory: L.canvas.tile, vectorTileLayerStyles: paint, interactive: false, pane: TILE_PANE,
-      zIndex: style.order, minZoom: style.min_zoom, updateWhenZooming: false,
+      zIndex: style.order, minZoom: vectorFrom, updateWhenZooming: false,
       className: "bp-tiles bp-tiles-" + def.slug, getFeatureId: function (feature) { return feature.id; }
     });
-    this.group.on("tileloadstart", function (e) { self.track(e.coords, true); });
-    this.group.on("tileload", function (e) { self.tilesLoaded += 1; self.track(e.coords, false); });
-    this.group.on("tileunload", function (e) {
-      self.group.abortTile(self.group._tileCoordsToKey(e.coords));
-      self.track(e.coords, false);
-    });
-    this.group.on("bptileerror", function () { self.failed = true; setStatus(self, "error"); });
+    this.watch(this.vector, "v");
+    this.vector.on("tileunload", function (e) { self.vector.abortTile(self.vector._tileCoordsToKey(e.coords)); });
+    this.vector.on("bptileerror", function () { self.fail(); });
+    this.group = this.vector;
+    if (def.map_tiles) {
+      this.raster = L.tileLayer(def.map_tiles, {
+        pane: TILE_PANE, zIndex: style.order, minZoom: style.min_zoom, maxZoom: vectorFrom - 1,
+        updateWhenZooming: false, className: "bp-maptiles bp-maptiles-" + def.slug
+      });
+      this.watch(this.raster, "r");
+      this.raster.on("tileerror", function (e) { self.fail(); self.track("r", e.coords, false); });
+      this.group = L.layerGroup([this.raster, this.vector]);
+    }
   }
-  TiledLayer.prototype.track = function (coords, loading) {
-    var key = this.group._tileCoordsToKey(coords);
+  TiledLayer.prototype.watch = function (grid, kind) {
+    var self = this;
+    grid.on("tileloadstart", function (e) { self.track(kind, e.coords, true); });
+    grid.on("tileload", function (e) { self.tilesLoaded += 1; self.track(kind, e.coords, false); });
+    grid.on("tileunload", function (e) { self.track(kind, e.coords, false); });
+    grid.on("tileabort", function (e) { self.track(kind, e.coords, false); });  // L.TileLayer, zooming away
+  };
+  TiledLayer.prototype.fail = function () { this.failed = true; setStatus(this, "error"); };
+  TiledLayer.prototype.track = function (kind, coords, loading) {
+    var key = kind + ":" + coords.x + ":" + coords.y + ":" + coords.z;
     if (loading) { this.loading[key] = true; } else { delete this.loading[key]; }
     var busy = Object.keys(this.loading).length > 0;
     if (busy !== this.busy) {
@@ -198,14 +215,26 @@
     setStatus(this, below ? "zoomin" : this.failed ? "error" : "ok");
   };
   TiledLayer.prototype.clear = function () { this.failed = false; };
-  /* What the loaded tiles hold: per tile its address and the feature ids drawn (for the tests). */
+  /* What the loaded vector tiles hold: per tile its address and the feature ids drawn (for the tests). */
   TiledLayer.prototype.drawn = function () {
-    var grid = this.group, out = [];
+    var grid = this.vector, out = [];
     Object.keys(grid._tiles || {}).forEach(function (key) {
       var tile = grid._tiles[key], renderer = grid._vectorTiles[key];
       if (!tile.loaded || !renderer) { return; }
       out.push({ z: tile.coords.z, x: tile.coords.x, y: tile.coords.y,
         ids: Object.keys(renderer._features || {}).map(Number) });
+    });
+    return out;
+  };
+
+  /* The loaded PNG map tiles: their addresses (for the tests and the bench). */
+  TiledLayer.prototype.images = function () {
+    var grid = this.raster, out = [];
+    Object.keys((grid && grid._tiles) || {}).forEach(function (key) {
+      var tile = grid._tiles[key];
+      if (tile.el.classList.contains("leaflet-tile-loaded")) {
+        out.push({ z: tile.coords.z, x: tile.coords.x, y: tile.coords.y });
+      }
     });
     return out;
   };
