@@ -32,6 +32,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
     folder = small_fixture_dir()
     with django_db_blocker.unblock():
         call_command("load_demo", data=str(folder), verbosity=0)
+    yield
+    with django_db_blocker.unblock():
+        _end_other_sessions()
+
+
+def _end_other_sessions() -> None:
+    """End this run's other sessions on the test database so that it can be dropped. One is left
+    idle after the browser tests (a Django connection of another execution context: Playwright's
+    sync API runs in a greenlet), and nothing else would close it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                       " WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 @pytest.fixture(scope="session")
