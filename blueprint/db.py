@@ -7,9 +7,9 @@ per connection, it is planned once; each check then only executes it.
 **Rows of several tables in one statement.** A check stores its result, its findings and its
 audit entry together. Three ORM inserts are three round trips plus a transaction around them;
 the inserts as data-modifying CTEs of one statement are one round trip, which PostgreSQL runs
-atomically even in autocommit. The SQL of each insert is
-Django's own (its compiler prepares every field: JSON, geometry, UUID, auto_now_add), so the rows
-are exactly what `Model.objects.bulk_create` would write.
+atomically even in autocommit. The SQL of each insert is Django's own (its compiler prepares
+every field: JSON, geometry, UUID, auto_now_add), so the rows are exactly what
+`Model.objects.bulk_create` would write.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 Dense layers (a z12 farmland tile holds 3 000–4 000 patches) are too heavy for the browser to
 decode and draw while a person pans; as one image they cost the browser a single decode. The
 geometries are those of the layer's vector tile (layers/tiles.py: simplified to the zoom, sub-pixel
-polygons left out, heavy polygons from their subdivided pieces), in its MVT grid; they are scaled
-to 256 pixels and rasterised with GDAL (rasterio): polygons are filled (holes stay empty), then outlined
-with a 1-pixel line; lines get the 1-pixel line only. Pillow draws each ring in one C call (a
-z10 farmland tile holds ~10 000 rings); GDAL's rasterize (rasterio) takes the polygons with holes.
+polygons left out, heavy polygons from their subdivided pieces), in its MVT grid, scaled to 256
+pixels: polygons are filled (holes stay empty), then outlined with a 1-pixel line; lines get the
+1-pixel line only. Pillow fills each ring in one C call (a z10 farmland tile holds ~10 000 rings);
+the few polygons with holes are filled by GDAL's rasterize (rasterio), which keeps holes empty.
 """
 
 from __future__ import annotations

@@ -10,14 +10,13 @@ treat a 204 as a failed image, while a vector-tile client knows the 204.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.ogc import raster
-from api.ogc.tile_views import cached, if_none_match, visible_tile_provider
+from api.ogc.tile_views import cached, if_none_match, tile_etag, visible_tile_provider
 from blueprint import access
 from blueprint.errors import BlueprintError, InvalidInput, NotFound
 from layers.map_tiles import render_map_tile
@@ -48,7 +47,8 @@ def collection_map_tile(request: HttpRequest, slug: str, tileMatrixSetId: str, t
         return _error(exc)
     options = provider["options"]
     style = layer_style(slug)
-    etag = _etag(slug, options["version_id"], style, f"{tile.tms}/{tile.z}/{tile.y}/{tile.x}")
+    etag = tile_etag(MAP_TILE_REVISION, slug, options["version_id"], json.dumps(style, sort_keys=True),
+                     f"{tile.tms}/{tile.z}/{tile.y}/{tile.x}")
     if etag in if_none_match(request):
         return cached(HttpResponse(status=HTTPStatus.NOT_MODIFIED), etag, provider)
     extent = options.get("extent")
@@ -71,11 +71,6 @@ def collection_map_tilesets(request: HttpRequest, slug: str) -> HttpResponse:
         "links": [{"rel": "item", "type": "image/png", "templated": True,
                    "href": f"{base}/{tms}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?f=png"}]}
         for tms in TILE_MATRIX_SETS]})
-
-
-def _etag(slug: str, version_id: int, style: dict, address: str) -> str:
-    key = f"{MAP_TILE_REVISION}:{slug}:{version_id}:{json.dumps(style, sort_keys=True)}:{address}"
-    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
 def _error(exc: BlueprintError) -> HttpResponse:
