@@ -1,8 +1,8 @@
-"""What the people's rate limit costs a request: `blueprint.ratelimits.count` on the database cache.
+"""What the people's rate limit costs a request: `blueprint.ratelimits.count` (one UPSERT).
 
     .venv/bin/python bench/ratelimit_bench.py            # --calls N (default 2000), --clients K (default 20)
 
-Uses the project's own database (`.data/env`; `make setup` creates the cache table). Each call
+Uses the project's own database (`.data/env`; `make setup` migrates it). Each call
 counts one tile request of one of K anonymous client addresses against a limit it never reaches,
 as map panning does; the counters expire a minute later. Prints the mean, median and p95 per call.
 """

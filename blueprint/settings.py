@@ -237,13 +237,6 @@ BLUEPRINT = {
     },
 }
 
-# The rate-limit counters are shared by every worker through the database (createcachetable).
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "ratelimit": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "blueprint_cache",
-                  "OPTIONS": {"MAX_ENTRIES": 10_000}},  # live counters: callers × groups
-}
-
 # The audit log is kept at least this long (Cybersecurity Law art. 21: six months). Nothing in the
 # service deletes audit rows at all (a trigger refuses it); this is the floor any archiving keeps.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=183)

@@ -82,7 +82,6 @@ main() {
   load_env
   say "数据库迁移 / migrating the database"
   "$VENV/bin/python" "$ROOT/manage.py" migrate --noinput -v 0
-  "$VENV/bin/python" "$ROOT/manage.py" createcachetable -v 0  # the rate-limit counters (blueprint/ratelimits.py)
   "$VENV/bin/python" "$ROOT/manage.py" compilemessages -v 0 --ignore=.venv
   "$VENV/bin/python" "$ROOT/manage.py" collectstatic --noinput -v 0
 }
