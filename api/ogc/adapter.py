@@ -80,7 +80,7 @@ def execute_from_django(api_function, request: HttpRequest, *args,
         content = bilingual_exception(status, content, request.path)
         if status == 200 and api_function in DOCUMENTS \
                 and headers.get("Content-Type", "").startswith("application/json"):
-            content = tidy(content, api.base_url)
+            content = tidy(content, api.base_url, request.build_absolute_uri())
         if isinstance(content, str) and headers.get("Content-Type", "").startswith("text/html"):
             content = localise(content, getattr(request, "csp_nonce", ""))
         content = apply_gzip(headers, content)

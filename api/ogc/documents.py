@@ -16,27 +16,36 @@ from urllib.parse import urljoin
 
 from pygeoapi.api import describe_collections, landing_page
 from pygeoapi.api.processes import describe_processes
-from pygeoapi.api.tiles import get_collection_tiles, tilematrixset, tilematrixsets
+from pygeoapi.api.tiles import (
+    get_collection_tiles,
+    get_collection_tiles_metadata,
+    tilematrixset,
+    tilematrixsets,
+)
 
 from api.ogc.config import STORAGE_CRS
 
 __all__ = ["DOCUMENTS", "tidy"]
 
 # pygeoapi API functions whose JSON answer is tidied (never items: those are data, and correct).
-DOCUMENTS = {landing_page, describe_collections, get_collection_tiles, tilematrixsets, tilematrixset,
-             describe_processes}
+DOCUMENTS = {landing_page, describe_collections, get_collection_tiles, get_collection_tiles_metadata,
+             tilematrixsets, tilematrixset, describe_processes}
 _TEMPLATE = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 _COVERAGE_REL = "http://www.opengis.net/def/rel/ogc/1.0/coverage"
 _GEOTIFF = "image/tiff"
 
 
-def tidy(content: str, base_url: str) -> str:
-    """Return the JSON document `content` with its links and collection descriptions fixed."""
+def tidy(content: str, base_url: str, self_url: str) -> str:
+    """Return the JSON document `content` (found at `self_url`) with its links and collection
+    descriptions fixed."""
     try:
         document = json.loads(content)
     except ValueError:
         return content
     _walk(document, base_url.rstrip("/") + "/")
+    links = document.get("links") if isinstance(document, dict) else None
+    if isinstance(links, list) and not any(link.get("rel") == "self" for link in links):
+        links.insert(0, {"rel": "self", "type": "application/json", "href": self_url})
     return json.dumps(document, ensure_ascii=False)
 
 

@@ -9,6 +9,7 @@ import requests
 import shapely
 from django.contrib.auth.models import User
 
+from tests.api.ogc_oracle import envelope_only_box
 from tests.compliance import oracle
 
 pytestmark = pytest.mark.django_db
@@ -20,21 +21,6 @@ def items(client, slug, **params):
     response = client.get(ITEMS.format(slug), {"f": "json", **params})
     assert response.status_code == 200, response.content
     return response.json()
-
-
-def envelope_only_box(small_data):
-    """A small box inside a county's envelope but off every county's geometry: a test that an
-    envelope filter passes and a geometry filter does not."""
-    geoms, _ = oracle.layer_features(small_data, "admin_district")
-    for geom in geoms:
-        west, south, east, north = geom.bounds
-        for x, y in ((west, south), (east, south), (east, north), (west, north)):
-            box = shapely.box(x - 0.005, y - 0.005, x + 0.005, y + 0.005)
-            hits = shapely.intersects(geoms, box)
-            envelope_hits = shapely.intersects(shapely.envelope(geoms), box)
-            if envelope_hits.sum() > hits.sum():
-                return box.bounds, int(hits.sum()), int(envelope_hits.sum())
-    raise LookupError("every county fills its envelope's corners")
 
 
 def test_bbox_selects_geometries_not_envelopes(client, small_data):

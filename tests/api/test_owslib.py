@@ -76,7 +76,7 @@ def test_items_with_bbox_and_limit_match_the_source(server, small_data):
     source = source_features(small_data, "water_body")
     box = (116.9, 34.5, 117.3, 34.9)
     inside = {fid for fid, (geom, _) in source.items()
-              if shapely.box(*box).intersects(shapely.envelope(geom))}
+              if shapely.box(*box).intersects(geom)}
     assert len(inside) >= 2
     features = Features(f"{server}/ogc")
     page = features.collection_items("water_body", bbox=list(box), limit=100)
