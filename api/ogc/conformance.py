@@ -1,8 +1,8 @@
 """The conformance classes /ogc/conformance declares: what works here, each one tested.
 
 pygeoapi 0.24 declares every class of every module it loads, including Features Part 4
-(create/replace/delete: our collections are read-only), a CoverageJSON/HTML coverage and
-`subset` (our provider writes GeoTIFF cut by `bbox`), process callbacks (never sent) and not
+(create/replace/delete: our collections are read-only), a CoverageJSON/HTML coverage (our
+provider writes GeoTIFF), process callbacks (never sent) and not
 the CQL2 classes that our provider does answer. Not declared because pygeofilter's Django backend
 cannot evaluate them: CASEI/ACCENTI, arithmetic, temporal and array functions. Tests:
 tests/api/test_ogc_conformance.py (one per class) and the suites named in the README's OGC section.
@@ -35,7 +35,7 @@ CONFORMANCE = sorted([
     *(f"{_SPEC}ogcapi-tiles-1/1.0/conf/{name}" for name in (
         "core", "tileset", "tilesets-list", "geodata-tilesets", "mvt", "png", "oas30")),
     *(f"{_SPEC}ogcapi-coverages-1/1.0/conf/{name}" for name in (
-        "core", "oas30", "geodata-coverage", "coverage-bbox", "coverage-datetime",
+        "core", "oas30", "geodata-coverage", "coverage-subset", "coverage-bbox", "coverage-datetime",
         "coverage-rangesubset", "geotiff")),
     *(f"{_SPEC}ogcapi-processes-1/1.0/conf/{name}" for name in (
         "core", "ogc-process-description", "json", "oas30", "job-list", "dismiss")),

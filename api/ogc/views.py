@@ -31,7 +31,7 @@ __all__ = ["collection_items", "collection_item", "collection_coverage", "confor
 ITEMS_PARAMETERS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "resulttype",
                     "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs"}
 ITEM_PARAMETERS = {"f", "lang", "crs"}
-COVERAGE_PARAMETERS = {"f", "lang", "bbox", "bbox-crs", "datetime", "properties"}
+COVERAGE_PARAMETERS = {"f", "lang", "bbox", "bbox-crs", "datetime", "properties", "subset"}
 _READ = "GET, HEAD, OPTIONS"
 _GEOTIFF = ("image/tiff", "image/*", "*/*")
 

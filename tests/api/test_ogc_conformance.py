@@ -100,7 +100,7 @@ def test_conformance_has_no_part_4_and_declares_cql2(client):
     assert not any("features-4" in uri for uri in declared)
     assert {f"{SPEC}ogcapi-features-3/1.0/conf/filter", f"{SPEC}cql2/1.0/conf/cql2-text",
             f"{SPEC}cql2/1.0/conf/cql2-json", f"{SPEC}cql2/1.0/conf/basic-cql2"} <= declared
-    assert f"{SPEC}ogcapi-coverages-1/1.0/conf/coverage-subset" not in declared  # `subset` is refused
+    assert f"{SPEC}ogcapi-coverages-1/1.0/conf/html" not in declared  # GeoTIFF only
     assert f"{SPEC}ogcapi-processes-1/1.0/conf/callback" not in declared
 
 
