@@ -51,7 +51,8 @@ def collection_items(request: HttpRequest, collection_id: str) -> HttpResponse:
     if request.method == "OPTIONS":
         return execute_from_django(pygeoapi_items.manage_collection_item, request, "options", collection_id,
                                    skip_valid_check=True)
-    refused = _refuse(request, collection_id, ITEMS_PARAMETERS | _property_names(request, collection_id))
+    refused = _refuse(request, collection_id, ITEMS_PARAMETERS | _property_names(request, collection_id)) \
+        or _not_features(request, collection_id)
     if refused:
         return refused
     response = execute_from_django(get_collection_items, request, collection_id, skip_valid_check=True)
@@ -64,7 +65,7 @@ def collection_item(request: HttpRequest, collection_id: str, item_id: str) -> H
     if request.method == "OPTIONS":
         return execute_from_django(pygeoapi_items.manage_collection_item, request, "options", collection_id,
                                    item_id, skip_valid_check=True)
-    refused = _refuse(request, collection_id, ITEM_PARAMETERS)
+    refused = _refuse(request, collection_id, ITEM_PARAMETERS) or _not_features(request, collection_id)
     if refused:
         return refused
     response = execute_from_django(pygeoapi_items.get_collection_item, request, collection_id, item_id)
@@ -113,6 +114,17 @@ def _refuse(request: HttpRequest, collection_id: str, allowed: set[str]) -> Http
                              f"未知的查询参数 {names}；可用参数：{', '.join(sorted(allowed))}。"
                              f" (Unknown query parameter {names}: the parameters are those listed.)")
     return None
+
+
+def _not_features(request: HttpRequest, collection_id: str) -> HttpResponse | None:
+    """A coverage (imagery) collection has no items: 404, pointing at its coverage."""
+    resource = api_for(request).config["resources"].get(collection_id)
+    if resource is None or any(p.get("type") == "feature" for p in resource.get("providers", [])):
+        return None
+    return ogc_exception(HTTPStatus.NOT_FOUND, "NotFound",
+                         f"{collection_id} 是影像覆盖，没有要素：请取"
+                         f" /ogc/collections/{collection_id}/coverage。"
+                         f" ({collection_id} is a coverage, without items: see its /coverage.)")
 
 
 def _property_names(request: HttpRequest, collection_id: str) -> set[str]:

@@ -57,6 +57,10 @@ def test_unknown_query_parameters_are_refused(client):
     # the provider does not search text, so it must not be ignored.
     assert client.get(ITEMS.format("water_body"), {"LX": "湖泊"}).status_code == 200
     assert client.get(ITEMS.format("water_body"), {"q": "湖"}).status_code == 400
+    assert client.get(ITEMS.format("water_body"), {"limit": "unlimited"}).status_code == 400  # invalid
+    # A coverage has no items: 404, pointing at its coverage.
+    coverage_items = client.get(ITEMS.format("hires_jining"))
+    assert coverage_items.status_code == 404 and "/coverage" in coverage_items.json()["description"]
 
 
 def test_items_are_geojson_by_format_and_accept(client):
