@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from pygeoapi.django_ import views as pygeoapi_views
 
 from blueprint import auth, views
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("ogc/", include("api.ogc.urls")),
+    # The landing page without the slash too: pygeoapi's links say /ogc?f=json (not a redirect).
+    path("ogc", pygeoapi_views.landing_page),
     path("tiles/imagery/", include("api.imagery_urls")),
 ]
 if settings.OIDC_ENABLED:
