@@ -7,7 +7,8 @@ map pages, reports and the admin:
 - `allows(who, perm)`: may they use a function (import layers, run checks, call the gate, …);
 - `can_read_layer(who, layer)` / `readable_layers_q(who)` / `layer_access_key(who)`: layer levels;
 - `can_see_project(who, project)` / `projects_q(who)` / `can_see_check(who, check)`: data scope;
-- `require_project(who, project)` / `require_check(who, check)`: the same, raising NotFound;
+- `require_project(who, project)` / `require_check(who, check)` / `require_job`: the same, raising
+  NotFound in the words of `not_found` (a missing object and another's answer alike), audited;
 - `record_layer_read(request, layer, bbox)`: audit a read of a restricted layer.
 
 Which endpoint needs which function or token interface is the rule table in
@@ -30,8 +31,8 @@ __all__ = [
     "Perm", "Role", "Interface", "Principal", "ANONYMOUS", "principal", "principal_for_user",
     "principal_for_token", "allows", "can_read_layer", "readable_layers_q", "layer_access_key",
     "can_see_project", "projects_q", "can_see_check", "checks_q", "can_see_job", "jobs_q", "require_project",
-    "require_check",
-    "record_layer_read",
+    "require_check", "record_layer_read",
+    "districts_q", "require_job", "not_found",
 ]
 
 
@@ -207,6 +208,18 @@ def projects_q(who, prefix: str = "") -> Q:
     return Q(pk__in=[])
 
 
+def districts_q(who) -> Q:
+    """A filter over District keeping those `who` may file projects in (all, for the city level)."""
+    p = _who(who)
+    if _sees_all_projects(p):
+        return Q()
+    q = Q(pk__in=[])
+    if p.role in (Role.COUNTY_PLANNER, Role.SYSTEM):
+        for code in _district_prefixes(p.districts):
+            q |= Q(code__startswith=code)
+    return q
+
+
 def can_see_project(who, project) -> bool:
     """May `who` see (and, with the function permission, act on) this project?"""
     p = _who(who)
@@ -253,19 +266,48 @@ def can_see_job(who, job) -> bool:
     return job.check_result_id is not None and can_see_check(p, job.check_result)
 
 
+_UNSEEN = {
+    "project": "项目 {key} 不存在或无权查看。 (No project {key}, or not yours to see.)",
+    "check": "检查记录 {key} 不存在或无权查看。 (No check {key}, or not yours to see.)",
+    "job": "后台任务 {key} 不存在或无权查看。 (No job {key}, or not yours to see.)",
+}
+
+
+def not_found(kind: str, key, **context) -> NotFound:
+    """The one answer for a project, check or job that does not exist and for one the caller may
+    not see: the same words, so that the answer tells nothing about what exists."""
+    return NotFound(_UNSEEN[kind].format(key=key), **context)
+
+
+def _refuse(kind: str, key) -> NotFound:
+    from blueprint import audit
+
+    audit.refused(404, target=f"{kind}:{key}", reason="out of the caller's scope")
+    return not_found(kind, key)
+
+
 def require_project(who, project, code: str = ""):
     """Return the project when `who` may see it; otherwise answer as if it did not exist."""
+    code = code or getattr(project, "code", "")
+    if project is None:
+        raise not_found("project", code)
     if not can_see_project(who, project):
-        code = code or getattr(project, "code", "")
-        raise NotFound(f"项目 {code} 不存在或无权查看。 (No project {code}, or not yours to see.)")
+        raise _refuse("project", code)
     return project
 
 
 def require_check(who, check):
     """Return the check when `who` may see it; otherwise answer as if it did not exist."""
     if not can_see_check(who, check):
-        raise NotFound(f"检查记录 {check.pk} 不存在或无权查看。 (No check {check.pk}, or not yours to see.)")
+        raise _refuse("check", check.pk)
     return check
+
+
+def require_job(who, job):
+    """Return the background job when `who` may see it; otherwise answer as if it did not exist."""
+    if not can_see_job(who, job):
+        raise _refuse("job", job.pk)
+    return job
 
 
 def record_layer_read(request, layer, bbox=None) -> None:

@@ -6,4 +6,6 @@ class BlueprintConfig(AppConfig):
     verbose_name = "一张蓝图"
 
     def ready(self) -> None:
-        from blueprint import checks  # noqa: F401  (registers the system checks)
+        from blueprint import audit, checks, grant_audit  # noqa: F401  (system checks, audit receivers)
+
+        grant_audit.connect()

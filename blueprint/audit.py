@@ -16,7 +16,7 @@ from django.dispatch import receiver
 
 from blueprint.models import AuditEntry
 
-__all__ = ["ACTIONS", "record", "entry", "bind_request", "unbind", "client_ip"]
+__all__ = ["ACTIONS", "record", "refused", "entry", "bind_request", "unbind", "client_ip"]
 
 # Action names (free text is allowed, but these are what the services write).
 ACTIONS = {
@@ -33,6 +33,9 @@ ACTIONS = {
     "token.create": "创建令牌 token created", "token.revoke": "吊销令牌 token revoked",
     "user.change": "修改用户 user changed", "admin.change": "后台修改 admin change",
     "audit.export": "导出审计日志 audit log exported",
+    "access.refused": "拒绝访问 access refused", "token.use": "令牌调用 token used",
+    "report.export": "导出检查报告 report exported", "role.change": "修改角色与范围 role changed",
+    "permission.change": "修改权限 permissions changed",
 }
 
 
@@ -76,6 +79,12 @@ def record(action: str, *, target: str = "", actor: str | None = None, request=N
     written = entry(action, target=target, actor=actor, request=request, bbox=bbox, **detail)
     written.save(force_insert=True)
     return written
+
+
+def refused(status: int, *, target: str = "", request=None, reason: str = "", **detail) -> AuditEntry:
+    """Audit a refused access: a 401 or 403, or a 404 for data that exists but is not the caller's."""
+    return record("access.refused", target=target, request=request, status=status,
+                  reason=str(reason)[:300], **detail)
 
 
 def entry(action: str, *, target: str = "", actor: str | None = None, request=None, bbox: str = "",

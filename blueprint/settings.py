@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "blueprint.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "blueprint.middleware.ResponsePolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -227,7 +228,24 @@ BLUEPRINT = {
     "LOGIN_MAX_FAILURES": env.int("LOGIN_MAX_FAILURES", default=5),
     "LOGIN_MAX_FAILURES_PER_IP": env.int("LOGIN_MAX_FAILURES_PER_IP", default=20),
     "LOGIN_THROTTLE_SECONDS": env.int("LOGIN_THROTTLE_SECONDS", default=900),
+    # Requests per signed-in person, or per client address when anonymous, on the expensive
+    # endpoints (blueprint/ratelimits.py): count/period (600/m, 100/10s) or off. Tokens have their own.
+    # Generous: a map page pans through hundreds of tiles in seconds.
+    "RATE_LIMITS": {
+        "checks": env.str("RATE_LIMIT_CHECKS", default="60/m"),
+        "items": env.str("RATE_LIMIT_ITEMS", default="1200/m"),
+        "tiles": env.str("RATE_LIMIT_TILES", default="6000/m"),
+        "coverages": env.str("RATE_LIMIT_COVERAGES", default="600/m"),
+    },
 }
+
+# The audit log is kept at least this long (Cybersecurity Law art. 21: six months). Nothing in the
+# service deletes audit rows at all (a trigger refuses it); this is the floor any archiving keeps.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=183)
+if AUDIT_RETENTION_DAYS < 183:
+    raise ImproperlyConfigured(
+        f"AUDIT_RETENTION_DAYS={AUDIT_RETENTION_DAYS} is under six months: the audit log must be kept"
+        " at least 183 days (Cybersecurity Law art. 21). Set 183 or more.")
 
 # GDAL reads GDAL_CACHEMAX once, at its first raster block, so it is set here, before any. (Not
 # through rasterio.Env: an integer there is taken as *bytes* by GDALSetCacheMax64 — 64 meant a

@@ -27,5 +27,5 @@ MSG
 "$VENV/bin/python" "$ROOT/manage.py" run_worker &
 worker=$!
 trap 'kill $worker 2>/dev/null' EXIT INT TERM
-"$VENV/bin/gunicorn" blueprint.wsgi --chdir "$ROOT" --bind "127.0.0.1:$PORT" \
+"$VENV/bin/gunicorn" -c python:blueprint.gunicorn_conf blueprint.wsgi --chdir "$ROOT" --bind "127.0.0.1:$PORT" \
   --workers "${WEB_WORKERS:-2}" --access-logfile - --error-logfile -

@@ -27,12 +27,15 @@ PROJECT_CODE = "2022-370811-47-01-000002"  # a demo project in 任城区 (370811
 SERVED = "served"  # any answer of the endpoint itself: not 401/403/429, not a 5xx
 
 PEOPLE = {"admin", "city", "county", "county_other", "owner", "applicant_other"}
-TOKENS = {"token_full", "token_ogc"}
+TOKENS = {"token_full", "token_ogc", "token_process"}  # all interfaces; ogc_read; compliance_process
 BAD_TOKENS = {"token_expired", "token_revoked"}
 ROLES = ["anonymous", *sorted(PEOPLE), *sorted(TOKENS), *sorted(BAD_TOKENS)]
 EVERYONE = {"anonymous"} | PEOPLE | TOKENS
+VISITORS = {"anonymous"} | PEOPLE  # pages are for people: no token interface names a page
+READERS = EVERYONE - {"token_process"}  # layer reads: a token needs ogc_read
 STAFF = {"admin", "city", "county", "county_other"}
 SEES_PROJECT = {"admin", "city", "county", "owner", "token_full"}  # the county's planner, the owner
+SEES_PROJECT_PAGE = SEES_PROJECT - TOKENS
 OUT_OF_SCOPE = {"county_other", "applicant_other"}
 
 
@@ -49,7 +52,7 @@ class Sample:
 
 CHECK = "/api/checks/{check}"
 SAMPLES: dict[str, Sample] = {
-    "": Sample("get", "/", 200, EVERYONE),
+    "": Sample("get", "/", 200, VISITORS),
     "healthz": Sample("get", "/healthz", 200, EVERYONE),
     "accounts/login/": Sample("get", "/accounts/login/", 200, {"anonymous"} | TOKENS,
                               special=dict.fromkeys(PEOPLE, 302)),
@@ -73,24 +76,25 @@ SAMPLES: dict[str, Sample] = {
                                              OUT_OF_SCOPE),
     "api/gate/<str:code>": Sample("get", f"/api/gate/{PROJECT_CODE}?stage=1", 200,
                                   {"admin", "city", "county", "token_full"}, {"county_other"}),
-    # Map pages: anyone may open them; projects and checks follow the caller's scope.
-    "maps/": Sample("get", "/maps/", 200, EVERYONE),
-    "maps/locate": Sample("get", "/maps/locate", 200, EVERYONE),
-    "maps/projects/<str:code>": Sample("get", f"/maps/projects/{PROJECT_CODE}", 200, SEES_PROJECT,
-                                       OUT_OF_SCOPE, special={"anonymous": 403, "token_ogc": 403}),
-    "maps/preview": Sample("get", "/maps/preview", 200, EVERYONE),
-    "maps/checks/<str:check_id>": Sample("get", "/maps/checks/{check}", 200, SEES_PROJECT, OUT_OF_SCOPE,
-                                         special={"anonymous": 403, "token_ogc": 403}),
-    "maps/imagery": Sample("get", "/maps/imagery", 200, EVERYONE),
-    "maps/data/locate": Sample("get", "/maps/data/locate?q=任城", 200, EVERYONE),
-    "maps/data/<slug:slug>": Sample("get", "/maps/data/water_body?bbox=116,35,117,36&zoom=10", 200, EVERYONE),
-    "maps/language/<str:code>": Sample("get", "/maps/language/en", 302, EVERYONE),
-    "api/imagery/<slug:slug>/scenes": Sample("get", "/api/imagery/blue_marble/scenes", 200, EVERYONE),
+    # Map pages: any person may open them; projects and checks follow the caller's scope. Pages
+    # (and their data endpoints) are for people: a token is refused whatever its interfaces.
+    "maps/": Sample("get", "/maps/", 200, VISITORS),
+    "maps/locate": Sample("get", "/maps/locate", 200, VISITORS),
+    "maps/projects/<str:code>": Sample("get", f"/maps/projects/{PROJECT_CODE}", 200, SEES_PROJECT_PAGE,
+                                       OUT_OF_SCOPE, special={"anonymous": 403}),
+    "maps/preview": Sample("get", "/maps/preview", 200, VISITORS),
+    "maps/checks/<str:check_id>": Sample("get", "/maps/checks/{check}", 200, SEES_PROJECT_PAGE, OUT_OF_SCOPE,
+                                         special={"anonymous": 403}),
+    "maps/imagery": Sample("get", "/maps/imagery", 200, VISITORS),
+    "maps/data/locate": Sample("get", "/maps/data/locate?q=任城", 200, VISITORS),
+    "maps/data/<slug:slug>": Sample("get", "/maps/data/water_body?bbox=116,35,117,36&zoom=10", 200, VISITORS),
+    "maps/language/<str:code>": Sample("get", "/maps/language/en", 302, VISITORS),
+    "api/imagery/<slug:slug>/scenes": Sample("get", "/api/imagery/blue_marble/scenes", 200, READERS),
     "tiles/imagery/(?P<slug>[-\\w]+)/(?P<z>\\d{1,2})/(?P<x>\\d{1,8})/(?P<y>\\d{1,8})"
-    r"\.(?P<fmt>png|jpg|jpeg|webp)$": Sample("get", "/tiles/imagery/blue_marble/0/0/0.png", 200, EVERYONE),
+    r"\.(?P<fmt>png|jpg|jpeg|webp)$": Sample("get", "/tiles/imagery/blue_marble/0/0/0.png", 200, READERS),
     # OGC map tiles: a vector layer drawn as PNG (per-layer levels inside, as for its vector tiles).
     "ogc/collections/<slug:slug>/map/tiles/<str:tileMatrixSetId>/<str:tileMatrix>/<str:tileRow>/<str:tileCol>":
-        Sample("get", "/ogc/collections/water_body/map/tiles/WebMercatorQuad/0/0/0", 200, EVERYONE),
+        Sample("get", "/ogc/collections/water_body/map/tiles/WebMercatorQuad/0/0/0", 200, READERS),
 }
 
 OGC_IDS = {"collection_id": "water_body", "item_id": "1", "tileMatrixSetId": "WebMercatorQuad",
@@ -102,7 +106,7 @@ OGC_OK = {"ogc": 200, "ogc/": 200, "ogc/collections": 200, "ogc/conformance": 20
           "ogc/TileMatrixSets/<str:tilematrixset_id>": 200,
           "ogc/collections/<str:collection_id>": 200, "ogc/collections/<str:collection_id>/items": 200,
           "ogc/collections/<str:collection_id>/items/<str:item_id>": 200}
-RUNS_CHECKS = (PEOPLE | {"token_full"})
+RUNS_CHECKS = (PEOPLE | {"token_full", "token_process"})
 # pygeoapi 0.24's Django view crashes on this (its bug: job_results_resource() is called without
 # process_id): only the access decision is checked there.
 PYGEOAPI_BROKEN = {"ogc/jobs/<str:job_id>/results/<str:resource>"}
@@ -119,7 +123,7 @@ def ogc_sample(route: str) -> Sample:
     if route.startswith(("ogc/processes/<str:process_id>/execution", "ogc/jobs")):
         return Sample("post" if route.endswith("execution") else "get", path, SERVED, RUNS_CHECKS,
                       data={"inputs": {}})
-    return Sample("get", path + "?f=json", OGC_OK.get(route, SERVED), EVERYONE)
+    return Sample("get", path + "?f=json", OGC_OK.get(route, SERVED), READERS)
 
 
 # --- the admin ------------------------------------------------------------------------------------
@@ -226,6 +230,7 @@ def world(small_data):
     secrets = {
         "token_full": make_token("m-full")[1],
         "token_ogc": make_token("m-ogc", interfaces=[Interface.OGC_READ])[1],
+        "token_process": make_token("m-process", interfaces=[Interface.COMPLIANCE_PROCESS])[1],
         "token_expired": make_token("m-expired", expires_in=-timedelta(minutes=1))[1],
         "token_revoked": make_token("m-revoked", revoked=True)[1],
     }

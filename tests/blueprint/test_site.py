@@ -9,7 +9,8 @@ from django.core.checks import run_checks
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_reports_postgis(client):
+def test_healthz_reports_postgis_to_operators(client):
+    client.force_login(User.objects.create_user("probe-staff", is_staff=True))  # strangers: ok or not only
     body = client.get("/healthz").json()
     assert body["status"] == "ok"
     assert tuple(int(p) for p in body["postgis_version"].split(".")[:2]) >= (3, 3)
