@@ -31,12 +31,26 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 try:
-    DATABASES = {"default": env.db_url("DATABASE_URL", engine="django.contrib.gis.db.backends.postgis")}
+    # The service's own account: a non-superuser that cannot alter the audit log (blueprint/db_roles.py).
+    DATABASE_APP = env.db_url("DATABASE_URL", engine="django.contrib.gis.db.backends.postgis")
 except ImproperlyConfigured as exc:
     raise ImproperlyConfigured(
         "Set DATABASE_URL, e.g. postgis://user:password@host:5432/blueprint. "
         "`make run` starts the project's own PostGIS and writes it to .data/env."
     ) from exc
+# Migrations and the test run connect as the owner of the tables instead (DATABASE_AS_OWNER=true);
+# the app role is then granted its privileges after each migrate.
+if env.bool("DATABASE_AS_OWNER", default=False):
+    try:
+        DATABASES = {"default": env.db_url("DATABASE_OWNER_URL",
+                                           engine="django.contrib.gis.db.backends.postgis")}
+    except ImproperlyConfigured as exc:
+        raise ImproperlyConfigured(
+            "DATABASE_AS_OWNER=true needs DATABASE_OWNER_URL (the role owning the tables), e.g. "
+            "postgis://blueprint_owner:password@host:5432/blueprint; scripts/pg.sh writes it to .data/env."
+        ) from exc
+else:
+    DATABASES = {"default": dict(DATABASE_APP)}
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -1,6 +1,5 @@
 """Shared test set-up: the small demo data, built once and loaded into the test database once."""
 
-import os
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from fixtures import ensure_built
+from tests.database import app_env
 
 
 def small_fixture_dir() -> Path:
@@ -49,8 +49,7 @@ def _end_other_sessions() -> None:
 @pytest.fixture(scope="session")
 def server(django_db_setup, django_db_blocker):
     """gunicorn serving the test database, as a client on the network would meet the service."""
-    settings_dict = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)}
+    env = app_env()  # served as the app role, as in production
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests' own process only
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -7,7 +7,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import secrets
 import subprocess
@@ -28,6 +27,7 @@ from django.test import Client
 from blueprint.models import ApiToken, AuditEntry, Interface, Role
 from blueprint.oidc import oidc_settings
 from layers.models import Project
+from tests.database import app_env
 from tests.roles import make_token, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -330,8 +330,7 @@ def test_pages_carry_a_content_security_policy_without_external_hosts(client):
 
 
 def _manage(*args, **env):
-    full = {**os.environ, "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(
-        **connection.settings_dict), **env}
+    full = app_env(**env)
     full.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the browser tests' own allowance, not production's
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full, capture_output=True,
                           text=True, timeout=120)
@@ -373,8 +372,7 @@ def test_enabled_oidc_sends_people_to_the_portal():
     script = ("import django; django.setup(); from django.test import Client; "
               "r = Client(HTTP_HOST='localhost').get('/oidc/authenticate/'); "
               "print(r.status_code, r['Location'])")
-    env = {**os.environ, **PORTAL, "DJANGO_SETTINGS_MODULE": "blueprint.settings", "DATABASE_URL":
-           "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)}
+    env = app_env(**PORTAL, DJANGO_SETTINGS_MODULE="blueprint.settings")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
