@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "django.contrib.postgres",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "blueprint",
     "layers",
     "compliance",
@@ -87,9 +90,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "blueprint.middleware.AccessMiddleware",
+    "blueprint.signin.SignInPolicyMiddleware",  # idle timeout, expired passwords, administrators' 2FA
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: answers a locked-out sign-in
 ]
 
 ROOT_URLCONF = "blueprint.urls"
@@ -110,9 +116,19 @@ TEMPLATES = [
     }
 ]
 
+# 等保三级 passwords: a minimum length, three of four character classes, not the user name, not one of
+# the last PASSWORD_HISTORY, changed every PASSWORD_MAX_AGE_DAYS (blueprint/passwords.py).
+PASSWORD_MIN_LENGTH = env.int("PASSWORD_MIN_LENGTH", default=10)
+PASSWORD_HISTORY = env.int("PASSWORD_HISTORY", default=5)
+PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=90)
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH}},
+    {"NAME": "blueprint.passwords.CharacterClassesValidator"},
+    {"NAME": "blueprint.passwords.NotUserNameValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "blueprint.passwords.HistoryValidator", "OPTIONS": {"history": PASSWORD_HISTORY}},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -145,7 +161,10 @@ HTTPS = env.bool("HTTPS", default=False)
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+# A session ends after SESSION_IDLE_SECONDS without a request (blueprint.signin refreshes it at most
+# once a minute, so a page's tiles do not each write the session).
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
@@ -158,7 +177,8 @@ if HTTPS:
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes first: it refuses a sign-in while the (account, client address) pair is locked out.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 # Optional OpenID Connect (统一认证), off unless OIDC_ENABLED=true; validated at start-up.
 _OIDC = oidc_settings(env.ENVIRON)
 OIDC_ENABLED = bool(_OIDC)
@@ -235,11 +255,31 @@ BLUEPRINT = {
     "PROJECT_CODE_CHECKS": env.list("PROJECT_CODE_CHECKS", default=[]),
     # Largest layer file accepted by the admin's import form.
     "LAYER_UPLOAD_MAX_BYTES": env.int("LAYER_UPLOAD_MAX_BYTES", default=2 * 1024**3),
-    # Login throttling: refuse a password after this many failures in the window.
-    "LOGIN_MAX_FAILURES": env.int("LOGIN_MAX_FAILURES", default=5),
-    "LOGIN_MAX_FAILURES_PER_IP": env.int("LOGIN_MAX_FAILURES_PER_IP", default=20),
-    "LOGIN_THROTTLE_SECONDS": env.int("LOGIN_THROTTLE_SECONDS", default=900),
 }
+
+# Failed sign-ins (django-axes): an (account, client address) pair is locked after
+# LOGIN_MAX_FAILURES failures, first for LOGIN_COOLOFF_SECONDS, twice as long with every further
+# failure (up to LOGIN_COOLOFF_MAX_SECONDS): a stranger elsewhere cannot lock a person out.
+# The client address is REMOTE_ADDR unless a reverse proxy you trust sets TRUSTED_PROXY_HEADER
+# (e.g. HTTP_X_FORWARDED_FOR; its right-most entry, the one the proxy appended, is taken).
+# A security administrator unlocks in the admin (登录锁定), or `manage.py axes_reset_username NAME`.
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+LOGIN_COOLOFF_SECONDS = env.int("LOGIN_COOLOFF_SECONDS", default=300)
+LOGIN_COOLOFF_MAX_SECONDS = env.int("LOGIN_COOLOFF_MAX_SECONDS", default=24 * 3600)
+TRUSTED_PROXY_HEADER = env.str("TRUSTED_PROXY_HEADER", default="")
+AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = "blueprint.signin.cool_off"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ADMIN = False  # blueprint/admin.py registers it under the access policy
+AXES_IPWARE_META_PRECEDENCE_ORDER = (TRUSTED_PROXY_HEADER, "REMOTE_ADDR") if TRUSTED_PROXY_HEADER else (
+    "REMOTE_ADDR",)
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_VERBOSE = False
+
+# Two-factor sign-in (django-otp TOTP): required for the three administrators, offered to everyone.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="一张蓝图 One Blueprint")
 
 # GDAL reads GDAL_CACHEMAX once, at its first raster block, so it is set here, before any. (Not
 # through rasterio.Env: an integer there is taken as *bytes* by GDALSetCacheMax64 — 64 meant a
@@ -260,5 +300,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
-                "fontTools": {"level": "WARNING"}},
+                "fontTools": {"level": "WARNING"},
+                "axes": {"level": "WARNING"}},
 }
