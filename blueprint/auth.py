@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 
 from blueprint import audit
+from blueprint.passwords import forget_expiry
 
 __all__ = ["LoginView", "LogoutView", "PasswordChangeView", "PasswordChangeDoneView"]
 
@@ -33,6 +34,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
+        forget_expiry(self.request)
         audit.record("password.change", target=self.request.user.get_username(), request=self.request)
         return response
 

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from blueprint.models import PasswordHistory
 
-__all__ = ["CharacterClassesValidator", "NotUserNameValidator", "HistoryValidator", "password_expired"]
+__all__ = ["CharacterClassesValidator", "NotUserNameValidator", "HistoryValidator", "password_expires_at",
+           "password_expired", "forget_expiry"]
 
 CLASSES = {"大写字母 upper-case letter": r"[A-Z]", "小写字母 lower-case letter": r"[a-z]",
            "数字 digit": r"[0-9]", "符号 symbol": r"[^A-Za-z0-9]"}
@@ -83,10 +84,26 @@ class HistoryValidator:
                 f" (Not one of your last {self.history} passwords.)")
 
 
-def password_expired(user) -> bool:
-    """Is the person's password older than PASSWORD_MAX_AGE_DAYS (0: never expires)?"""
+_EXPIRES = "_blueprint_password_expires"
+
+
+def password_expires_at(user) -> float | None:
+    """When the person's password must be changed (epoch seconds), or None (never)."""
     days = settings.PASSWORD_MAX_AGE_DAYS
     if not days or not user.has_usable_password():  # 统一认证 (OIDC) accounts have no password here
-        return False
+        return None
     changed = PasswordHistory.objects.filter(user=user).values_list("changed_at", flat=True).first()
-    return (changed or user.date_joined) < timezone.now() - timedelta(days=days)
+    return ((changed or user.date_joined) + timedelta(days=days)).timestamp()
+
+
+def password_expired(request) -> bool:
+    """Is the signed-in person's password older than PASSWORD_MAX_AGE_DAYS? (Kept in the session:
+    one query per session, not per tile; a change of password forgets it.)"""
+    if _EXPIRES not in request.session:
+        request.session[_EXPIRES] = password_expires_at(request.user)
+    expires = request.session[_EXPIRES]
+    return expires is not None and expires < timezone.now().timestamp()
+
+
+def forget_expiry(request) -> None:
+    request.session.pop(_EXPIRES, None)

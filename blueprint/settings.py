@@ -38,19 +38,19 @@ except ImproperlyConfigured as exc:
         "Set DATABASE_URL, e.g. postgis://user:password@host:5432/blueprint. "
         "`make run` starts the project's own PostGIS and writes it to .data/env."
     ) from exc
-# Migrations and the test run connect as the owner of the tables instead (DATABASE_AS_OWNER=true);
-# the app role is then granted its privileges after each migrate.
+# Migrations and the test run connect to that database as the owner of the tables instead
+# (DATABASE_AS_OWNER=true: the user and password of DATABASE_OWNER_URL); the app role is then
+# granted its privileges after each migrate.
+DATABASES = {"default": dict(DATABASE_APP)}
 if env.bool("DATABASE_AS_OWNER", default=False):
     try:
-        DATABASES = {"default": env.db_url("DATABASE_OWNER_URL",
-                                           engine="django.contrib.gis.db.backends.postgis")}
+        _owner = env.db_url("DATABASE_OWNER_URL")
     except ImproperlyConfigured as exc:
         raise ImproperlyConfigured(
             "DATABASE_AS_OWNER=true needs DATABASE_OWNER_URL (the role owning the tables), e.g. "
             "postgis://blueprint_owner:password@host:5432/blueprint; scripts/pg.sh writes it to .data/env."
         ) from exc
-else:
-    DATABASES = {"default": dict(DATABASE_APP)}
+    DATABASES["default"].update(USER=_owner["USER"], PASSWORD=_owner["PASSWORD"])
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -79,7 +79,7 @@ class SignInPolicyMiddleware:
             page = "otp_verify" if user_has_device(user) else "otp_setup"
             return _refuse(request, page, "管理员须先完成双因素认证（动态口令）。"
                                           " (Administrators must first verify a one-time code.)")
-        if not request.path.startswith("/accounts/password/") and password_expired(user):
+        if not request.path.startswith("/accounts/password/") and password_expired(request):
             days = settings.PASSWORD_MAX_AGE_DAYS
             return _refuse(request, "password_change", f"口令已超过 {days} 天未修改，请先修改口令。"
                                                        f" (Password over {days} days old: change it.)")

@@ -153,6 +153,8 @@ END \$\$;"
 # The roles of the blueprint database; an earlier run's test database is handed to the owner so
 # that the test run may drop and recreate it.
 provision() {
+  su_psql -d postgres -c "select 1" >/dev/null 2>&1 || die "无法以 postgres 口令连接数据库 (.data/pg.secrets 丢失或不符)。
+Cannot sign in as postgres with the password in $SECRETS (lost or changed?): restore it, or remove $PGDIR to start a new cluster."
   ensure_extensions template1
   ensure_role "$APP_ROLE"
   ensure_role "$OWNER_ROLE" CREATEDB
