@@ -22,9 +22,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.checks import Tags, Warning, register
 from django.db import connections
 
-__all__ = ["AUDIT_TABLE", "grant_app_role", "grant_after_migrate", "database_url"]
+__all__ = ["AUDIT_TABLE", "grant_app_role", "grant_after_migrate", "database_url", "check_database_account"]
 
 AUDIT_TABLE = "blueprint_auditentry"
 
@@ -77,3 +78,23 @@ def database_url(settings_dict: dict, **changes) -> str:
     s = {**settings_dict, **changes}
     password = f":{quote(s['PASSWORD'], safe='')}" if s.get("PASSWORD") else ""
     return f"postgis://{quote(s['USER'], safe='')}{password}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+@register(Tags.database, deploy=True)
+def check_database_account(app_configs=None, databases=None, **kwargs):
+    """`manage.py check --deploy --database default`: warn when the service could alter its audit log."""
+    warnings = []
+    for alias in databases or []:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT rolsuper, pg_has_role(current_user, c.relowner, 'USAGE')"
+                           " FROM pg_roles, pg_class c WHERE rolname = current_user AND c.oid = %s::regclass",
+                           [AUDIT_TABLE])
+            superuser, owns_audit = cursor.fetchone()
+        if superuser or owns_audit:
+            what = "a superuser" if superuser else "the audit log's owner"
+            warnings.append(Warning(
+                f"The database account of '{alias}' is {what}: it could switch off or remove the audit log.",
+                hint="Connect the service as a role with only SELECT and INSERT on the audit log "
+                     "(scripts/pg.sh makes blueprint_app; migrations as the owner, DATABASE_AS_OWNER=true).",
+                id="blueprint.W010"))
+    return warnings

@@ -8,7 +8,8 @@
 #   blueprint_app   what the service connects as (DATABASE_URL): reads and writes rows, may only
 #                   SELECT and INSERT the audit log (grants: blueprint/db_roles.py, after migrate)
 # Every connection, on 127.0.0.1 only, needs a scram-sha-256 password. Passwords are generated
-# once into .data/pg.secrets (mode 600, never committed) and the URLs written to .data/env.
+# once into .data/pg.secrets (mode 600, never committed) and the URLs written to .data/env (and a
+# libpq password file, .data/pgpass, for the two roles).
 # Another database in this cluster (e.g. the provincial exchange): add it to `provision` with
 # `ensure_role NAME` and `ensure_database NAME OWNER`, and write its URL with `database_url`.
 source "$(dirname "$0")/lib.sh"
@@ -168,6 +169,17 @@ Cannot sign in as postgres with the password in $SECRETS (lost or changed?): res
   fi
   env_set DATABASE_URL "$(database_url "$APP_ROLE" "$DB_NAME")"
   env_set DATABASE_OWNER_URL "$(database_url "$OWNER_ROLE" "$DB_NAME")"
+  write_pgpass "$APP_ROLE" "$OWNER_ROLE"
+}
+
+# A libpq password file for the given roles (not the superuser), named by PGPASSFILE in .data/env:
+# local tools and tests that connect without a password in their URL (psql, psycopg2.connect
+# with the settings' user) find it there.
+write_pgpass() {
+  local file="$DATA_DIR/pgpass" role
+  : >"$file"; chmod 600 "$file"
+  for role in "$@"; do echo "127.0.0.1:$PG_PORT:*:$role:$(role_password "$role")" >>"$file"; done
+  env_set PGPASSFILE "$file"
 }
 
 # A cluster of an earlier run trusts every local connection: give the superuser its password and

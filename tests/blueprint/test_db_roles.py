@@ -7,12 +7,19 @@ DATABASE_URL — the account gunicorn and the worker use — while the test run 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import psycopg2
 import pytest
 from django.conf import settings
 from django.db import connection
 
 from blueprint.db_roles import AUDIT_TABLE
+from tests.database import app_env
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +88,18 @@ def test_the_cluster_refuses_a_connection_without_password():
     with pytest.raises(psycopg2.OperationalError, match="password"):
         psycopg2.connect(dbname=own["NAME"], host=own["HOST"], port=own["PORT"], user=own["USER"],
                          password="", passfile="/dev/null")
+
+
+def test_the_deploy_check_warns_of_an_account_that_could_alter_the_log():
+    from django.core.checks import run_checks
+
+    from blueprint.db_roles import check_database_account
+
+    as_owner = check_database_account(databases=["default"])  # the test run is the owner
+    assert [w.id for w in as_owner] == ["blueprint.W010"]
+    found = run_checks(databases=["default"], include_deployment_checks=True)
+    assert "blueprint.W010" in {w.id for w in found}
+    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--database", "default"],
+                          cwd=ROOT, env=app_env(), capture_output=True, text=True, timeout=120)
+    out = done.stdout + done.stderr
+    assert "security.W008" in out and "blueprint.W010" not in out  # checks ran; the app role is fine
