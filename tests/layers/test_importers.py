@@ -15,6 +15,7 @@ from layers import crs
 from layers.importers import import_layer
 from layers.models import Feature, FeaturePart, Layer, LayerVersion
 from layers.services import register_layer
+from tests.database import app_env
 from tests.layers.helpers import geod_area, jining_patches, square, write_geojson, write_vector
 
 pytestmark = pytest.mark.django_db
@@ -198,9 +199,7 @@ def _run_import(env, slug, path, *extra):
 
 def test_import_killed_midway_leaves_previous_version_active(tmp_path):
     """A SIGKILL during an import: the old version stays active, no row of the new one is left."""
-    settings_dict = connection.settings_dict
-    env = {**os.environ, "IMPORT_BATCH_SIZE": "500",
-           "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)}
+    env = app_env(IMPORT_BATCH_SIZE="500")  # imports as the service's own (app) database role
     slug = "killed_import_layer"
     first = write_geojson(tmp_path / "v1.geojson", jining_patches(3), props(3))
     done = _run_import(env, slug, first, "--create", "--no-progress")
