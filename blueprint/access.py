@@ -45,11 +45,20 @@ class Perm(StrEnum):
     RERUN_CHECKS = "rerun_checks"
     READ_REPORTS = "read_reports"
     CALL_GATE = "call_gate"
-    MANAGE_USERS = "manage_users"  # users, roles, tokens and the audit log
+    MANAGE_USERS = "manage_users"  # users, roles, district scopes, tokens, login lock-outs, 2FA devices
+    READ_AUDIT = "read_audit"  # read and export the audit log
 
 
+# 三员分立: the system administrator runs the data (layers, rule sets, configuration) and may use
+# what the planners use; the security administrator only manages accounts and tokens; the audit
+# administrator only reads and exports the audit log. No role holds two of the three jobs.
+_DATA = frozenset({Perm.IMPORT_LAYERS, Perm.EDIT_RULESETS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
+                   Perm.READ_REPORTS, Perm.CALL_GATE})
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
-    Role.ADMINISTRATOR: frozenset(Perm),
+    Role.SYSTEM_ADMIN: _DATA,
+    Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_USERS}),
+    Role.AUDIT_ADMIN: frozenset({Perm.READ_AUDIT}),
+    Role.ADMINISTRATOR: _DATA,  # deprecated alias of the system administrator
     Role.CITY_PLANNER: frozenset({Perm.IMPORT_LAYERS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
                                   Perm.READ_REPORTS, Perm.CALL_GATE}),
     Role.COUNTY_PLANNER: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS,
@@ -67,8 +76,12 @@ INTERFACE_PERMS: dict[str, frozenset[Perm]] = {
 }
 
 # Red-line and farmland detail (restricted) is for the city level; county planners meet it
-# through check findings. A token reads public layers plus the layers it names.
+# through check findings. A token reads public layers plus the layers it names. The security and
+# audit administrators have no business with the data: public layers only, no project.
 ROLE_LEVELS: dict[str, tuple[str, ...]] = {
+    Role.SYSTEM_ADMIN: ("public", "internal", "restricted"),
+    Role.SECURITY_ADMIN: ("public",),
+    Role.AUDIT_ADMIN: ("public",),
     Role.ADMINISTRATOR: ("public", "internal", "restricted"),
     Role.CITY_PLANNER: ("public", "internal", "restricted"),
     Role.COUNTY_PLANNER: ("public", "internal"),
@@ -78,7 +91,7 @@ ROLE_LEVELS: dict[str, tuple[str, ...]] = {
 }
 
 # Roles that see every project and check; the others are scoped.
-ALL_PROJECTS = frozenset({Role.ADMINISTRATOR, Role.CITY_PLANNER})
+ALL_PROJECTS = frozenset({Role.SYSTEM_ADMIN, Role.ADMINISTRATOR, Role.CITY_PLANNER})
 
 
 @dataclass(frozen=True)
@@ -107,11 +120,15 @@ ANONYMOUS = Principal(role=Role.ANONYMOUS)
 
 
 def principal_for_user(user) -> Principal:
-    """The principal of a signed-in person (a user without a profile is an applicant)."""
+    """The principal of a signed-in person: the role of their profile. Without a profile a person
+    is an applicant, a superuser a security administrator (the flag grants nothing more)."""
     if user is None or not user.is_authenticated:
         return ANONYMOUS
     profile = getattr(user, "access", None) if user.pk else None
-    role = Role.ADMINISTRATOR if user.is_superuser else (profile.role if profile else Role.APPLICANT)
+    if profile is not None:
+        role = Role.SYSTEM_ADMIN if profile.role == Role.ADMINISTRATOR else profile.role
+    else:
+        role = Role.SECURITY_ADMIN if user.is_superuser else Role.APPLICANT
     return Principal(role=role, name=user.get_username(),
                      districts=tuple(profile.districts) if profile else (),
                      organisation=profile.organisation if profile else "", perms=ROLE_PERMS[role])

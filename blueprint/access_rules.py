@@ -65,6 +65,7 @@ RULES: list[tuple[str, Rule]] = [
     ("ogc/processes/*/execution", PROCESS),
     ("ogc/jobs*", PROCESS),
     ("ogc/collections/*/map/tiles*", LAYER_READ),  # map tiles (PNG), imagery and vector layers alike
+    ("ogc", LAYER_READ),  # the landing page without its slash (pygeoapi's own links)
     ("ogc/*", LAYER_READ),  # landing, collections, items, tiles, processes list …
 ]
 

@@ -1,7 +1,6 @@
 """Shared test set-up: the small demo data, built once and loaded into the test database once."""
 
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from fixtures import ensure_built
+from tests.database import app_env
 
 
 def small_fixture_dir() -> Path:
@@ -49,10 +49,9 @@ def _end_other_sessions() -> None:
 
 @contextlib.contextmanager
 def gunicorn(**extra_env: str):
-    """gunicorn serving the test database (2 workers) with `extra_env`; yields its base URL."""
-    settings_dict = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict),
-           **extra_env}
+    """gunicorn serving the test database (2 workers) with `extra_env`, as the app role, as in
+    production; yields its base URL."""
+    env = app_env(**extra_env)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests' own process only
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -16,6 +16,7 @@ from pygeoapi.openapi import get_oas
 
 from api.ogc.caller import CALLER
 from api.ogc.config import build_config, visible_layers
+from api.ogc.documents import DOCUMENTS, tidy
 from api.ogc.html import localise
 from api.ogc.messages import bilingual_exception
 from blueprint import access
@@ -78,6 +79,9 @@ def execute_from_django(api_function, request: HttpRequest, *args,
         finally:
             CALLER.reset(caller)
         content = bilingual_exception(status, content, request.path)
+        if status == 200 and api_function in DOCUMENTS \
+                and headers.get("Content-Type", "").startswith("application/json"):
+            content = tidy(content, api.base_url, request.build_absolute_uri())
         if isinstance(content, str) and headers.get("Content-Type", "").startswith("text/html"):
             content = localise(content, getattr(request, "csp_nonce", ""))
         content = apply_gzip(headers, content)

@@ -134,7 +134,7 @@ def test_role_district_and_flag_changes_are_audited_with_before_and_after():
 
 
 def test_a_role_changed_in_the_admin_is_audited_with_the_administrator(client):
-    admin = sign_in(client, Role.ADMINISTRATOR, username="grants-admin")
+    admin = sign_in(client, Role.SECURITY_ADMIN, username="grants-admin")
     target = make_person(Role.APPLICANT, "grants-target")
     page = client.get(f"/admin/auth/user/{target.pk}/change/")
     data = _admin_form_data(page)

@@ -6,7 +6,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("blueprint", "0001_initial")]
+    dependencies = [("blueprint", "0002_mlps3_accounts")]
 
     operations = [
         migrations.RunSQL(
