@@ -78,9 +78,25 @@ class ReadOnlyAdmin(PolicyAdmin):
 # --- people -----------------------------------------------------------------------------------
 
 class AccessProfileInline(admin.StackedInline):
+    """The role and scope on a user's page, editable by whoever manages users (the policy, not
+    Django's model permissions: the security administrator is no superuser)."""
+
     model = AccessProfile
     can_delete = False
     verbose_name_plural = "角色与范围 role and scope"
+
+    def _manages_users(self, request) -> bool:
+        user = request.user
+        return user.is_staff and access.allows(access.principal_for_user(user), Perm.MANAGE_USERS)
+
+    def has_view_permission(self, request, obj=None):
+        return self._manages_users(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self._manages_users(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._manages_users(request)
 
 
 admin.site.unregister(User)
