@@ -26,10 +26,9 @@ from layers.models import Layer
 
 __all__ = ["collection_items", "collection_item", "collection_coverage", "conformance", "tilematrixset"]
 
-# Features Part 1 + 2 + 3 query parameters our provider answers (pygeoapi's list less `q`,
-# which the provider does not search: refusing it is more honest than ignoring it).
+# Features Part 1 + 2 + 3 query parameters our provider answers, and Part 9's `q` (pygeoapi's list).
 ITEMS_PARAMETERS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "resulttype",
-                    "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs"}
+                    "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs", "q"}
 ITEM_PARAMETERS = {"f", "lang", "crs"}
 COVERAGE_PARAMETERS = {"f", "lang", "bbox", "bbox-crs", "datetime", "properties", "subset"}
 _READ = "GET, HEAD, OPTIONS"
