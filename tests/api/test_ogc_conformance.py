@@ -106,8 +106,18 @@ def test_writes_are_refused_as_ogc_json(server):
         assert response.status_code == 405, response.request.method
         assert response.headers["Content-Type"].startswith("application/json")
         assert response.json()["code"] == "MethodNotAllowed"
-        assert "GET" in response.headers["Allow"] and "POST" not in response.headers["Allow"]
+        assert "GET" in response.headers["Allow"] and "PUT" not in response.headers["Allow"]
     assert requests.get(url + "/1").status_code == 200  # still there
+
+
+def test_post_with_a_cql2_json_body_is_a_search(server, small_data):
+    """pygeoapi's OpenAPI offers POST /items with a CQL2 JSON body: it searches, read-only."""
+    _, props = oracle.layer_features(small_data, "water_body")
+    expected = sorted(p["MC"] for p in props if p["LX"] == "湖泊")
+    body = {"op": "=", "args": [{"property": "LX"}, "湖泊"]}
+    response = requests.post(server + ITEMS.format("water_body"), json=body, params={"limit": 100})
+    assert response.status_code == 200, response.text
+    assert sorted(f["properties"]["MC"] for f in response.json()["features"]) == expected
 
 
 def test_conformance_has_no_part_4_and_declares_cql2(client):
