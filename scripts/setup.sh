@@ -96,7 +96,8 @@ main() {
   fi
   load_env
   say "数据库迁移 / migrating the database"
-  "$VENV/bin/python" "$ROOT/manage.py" migrate --noinput -v 0
+  # As the owner of the tables when there is one; the app role is then granted (blueprint/db_roles.py).
+  as_db_owner "$VENV/bin/python" "$ROOT/manage.py" migrate --noinput -v 0
   "$VENV/bin/python" "$ROOT/manage.py" compilemessages -v 0 --ignore=.venv
   "$VENV/bin/python" "$ROOT/manage.py" collectstatic --noinput -v 0
 }

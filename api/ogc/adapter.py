@@ -21,6 +21,7 @@ from api.ogc.html import localise
 from api.ogc.messages import bilingual_exception
 from blueprint import access
 from layers.models import Layer
+from layers.services import audit_refused_layer
 
 __all__ = ["execute_from_django", "access_class", "api_for"]
 
@@ -86,6 +87,8 @@ def execute_from_django(api_function, request: HttpRequest, *args,
         content = apply_gzip(headers, content)
         if status == 200:
             _audit_restricted_read(api_function, request, args)
+        elif status == 404 and args and "collection" in getattr(api_function, "__name__", ""):
+            audit_refused_layer(request, args[0])  # a hidden layer answers as if it did not exist
     response = HttpResponse(content, status=status)
     for key, value in headers.items():
         response[key] = value

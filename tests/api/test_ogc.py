@@ -9,10 +9,11 @@ import numpy as np
 import pyogrio.raw
 import pytest
 import shapely
-from django.contrib.auth.models import User
 
+from blueprint.models import Role
 from tests.api.ogc_oracle import envelope_only_box
 from tests.compliance import oracle
+from tests.roles import sign_in
 
 pytestmark = pytest.mark.django_db
 EPSG4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
@@ -101,8 +102,7 @@ def test_errors_are_ogc_exception_json(client):
 
 
 def test_restricted_layers_need_the_right_account(client):
-    admin = User.objects.create_superuser("ogcadmin", "a@example.org", "secret-password-1")
-    client.force_login(admin)
+    sign_in(client, Role.CITY_PLANNER, username="ogcadmin")  # the city level reads restricted layers
     ids = {c["id"] for c in client.get("/ogc/collections", {"f": "json"}).json()["collections"]}
     assert {"ecological_redline", "basic_farmland"} <= ids
     query = urllib.parse.urlencode({"f": "json", "limit": 2})

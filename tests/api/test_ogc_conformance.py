@@ -7,10 +7,11 @@ import json
 import pytest
 import requests
 import shapely
-from django.contrib.auth.models import User
 
+from blueprint.models import Role
 from tests.api.ogc_oracle import envelope_only_box
 from tests.compliance import oracle
+from tests.roles import sign_in
 
 pytestmark = pytest.mark.django_db
 SPEC = "http://www.opengis.net/spec/"
@@ -130,8 +131,7 @@ def test_conformance_has_no_part_4_and_declares_cql2(client):
 
 
 def test_page_size_default_and_maximum(client, small_data):
-    admin = User.objects.create_superuser("pages", "p@example.org", "secret-password-1")
-    client.force_login(admin)
+    sign_in(client, Role.CITY_PLANNER, username="pages")  # reads the internal farmland
     total = len(oracle.layer_features(small_data, "basic_farmland")[0])
     assert total > 1000
     default = items(client, "basic_farmland", skipGeometry="true")
@@ -209,8 +209,7 @@ def test_the_cql2_cases_are_not_trivial(small_data):
 
 
 def test_between_on_a_number_attribute(client, small_data):
-    admin = User.objects.create_superuser("between", "b@example.org", "secret-password-1")
-    client.force_login(admin)
+    sign_in(client, Role.CITY_PLANNER, username="between")
     _, props = oracle.layer_features(small_data, "basic_farmland")
     expected = sum(1000 <= p["YJJBNTTBMJ"] <= 5000 for p in props)
     assert 0 < expected < len(props)

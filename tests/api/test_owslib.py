@@ -3,7 +3,6 @@ the `site-compliance` process executed synchronously and asynchronously, with ex
 overlap areas from tests/compliance/oracle.py (shapely + pyproj's Geod), never from the service."""
 
 import io
-import os
 import subprocess
 import sys
 import time
@@ -15,12 +14,12 @@ import pytest
 import rasterio
 import requests
 import shapely
-from django.db import connection
 from owslib.ogcapi.coverages import Coverages
 from owslib.ogcapi.features import Features
 from owslib.ogcapi.processes import Processes
 
 from tests.compliance import oracle
+from tests.database import app_env
 from tests.layers.helpers import CGCS2000_GEOD, geod_area, square
 
 pytestmark = pytest.mark.django_db
@@ -251,8 +250,7 @@ def test_execute_a_clean_site_passes(server, small_data):
 
 def run_worker_once() -> None:
     """The real `run_worker` command on the test database, as `make run` starts it."""
-    settings_dict = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)}
+    env = app_env()
     subprocess.run([sys.executable, "manage.py", "run_worker", "--once"], cwd=ROOT, env=env, check=True,
                    timeout=120, capture_output=True)
 
