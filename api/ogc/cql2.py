@@ -18,7 +18,7 @@ from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 
-__all__ = ["FILTER_LANG", "parse_filter"]
+__all__ = ["FILTER_LANG", "parse_filter", "parse_json_filter"]
 
 # The request's `filter-lang`, set around pygeoapi's items function (api/ogc/views.py).
 FILTER_LANG: ContextVar[str | None] = ContextVar("filter_lang", default=None)
@@ -27,8 +27,13 @@ FILTER_LANG: ContextVar[str | None] = ContextVar("filter_lang", default=None)
 def parse_filter(text: str):
     """Parse `filter` as the request's `filter-lang` says (pygeoapi parses every one as CQL2 text)."""
     if FILTER_LANG.get() == "cql2-json":
-        return parse_cql2_json(_json_boxes(json.loads(text)))
+        return parse_json_filter(text)
     return _envelopes(parse_cql2_text(text))
+
+
+def parse_json_filter(text: str | bytes):
+    """Parse CQL2 JSON (a `filter` parameter, or the body of a POST to /items)."""
+    return parse_cql2_json(_json_boxes(json.loads(text)))
 
 
 def _json_boxes(node):

@@ -8,7 +8,8 @@ from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import FieldError
-from django.db.models import BigIntegerField, Exists, F, FloatField, Func, OuterRef, Q
+from django.db.models import BigIntegerField, BooleanField, Exists, F, FloatField, Func, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from pygeoapi.provider.base import BaseProvider, ProviderInvalidQueryError, ProviderItemNotFoundError
@@ -37,7 +38,9 @@ class LayerProvider(BaseProvider):
               crs_transform_spec=None, **kwargs) -> dict:
         """Return a page of features (bbox in lon/lat, as pygeoapi hands over the storage CRS)."""
         features = self._filtered(bbox or [], properties or [], filterq)
-        unfiltered = not (bbox or properties or filterq)
+        if q:
+            features = _text_search(features, q)
+        unfiltered = not (bbox or properties or filterq or q)
         # The version already knows its size: no full count for an unfiltered big layer.
         matched = self.version.feature_count if unfiltered else features.count()
         collection = {"type": "FeatureCollection", "features": [], "numberMatched": matched}
@@ -133,6 +136,19 @@ class LayerProvider(BaseProvider):
             properties = {k: v for k, v in properties.items() if k in select_properties}
         geometry = json.loads(row["geojson"]) if row.get("geojson") else None
         return {"type": "Feature", "id": row["fid"], "geometry": geometry, "properties": properties}
+
+
+def _text_search(features, q: str):
+    """Features Part 9 `q`: features with an attribute value containing any of the comma-separated
+    terms, case-insensitively (values only, not the attribute names)."""
+    terms = [term.strip() for term in q.split(",") if term.strip()]
+    if not terms:
+        return features
+    patterns = ["%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                for term in terms]
+    hit = RawSQL("EXISTS (SELECT 1 FROM jsonb_each_text(layers_feature.properties) AS kv"
+                 " WHERE kv.value ILIKE ANY(%s))", [patterns], output_field=BooleanField())
+    return features.alias(q_hit=hit).filter(q_hit=True)
 
 
 def _output_geometry(crs_transform_spec):

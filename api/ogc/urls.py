@@ -8,7 +8,7 @@ from pygeoapi.django_.urls import urlpatterns as pygeoapi_urlpatterns
 from api.ogc import map_tiles, tile_views, views
 from api.ogc.adapter import execute_from_django
 from api.ogc.bbox import transform_bbox
-from api.ogc.cql2 import parse_filter
+from api.ogc.cql2 import parse_filter, parse_json_filter
 
 # pygeoapi's views look this name up at request time: serve them from our cached API objects.
 pygeoapi_views.execute_from_django = execute_from_django
@@ -16,6 +16,7 @@ pygeoapi_views.execute_from_django = execute_from_django
 pygeoapi_items.transform_bbox = transform_bbox
 # pygeoapi parses every `filter` as CQL2 text: parse by `filter-lang` (CQL2 JSON too).
 pygeoapi_items.parse_cql2_text = parse_filter
+pygeoapi_items.parse_cql2_json = parse_json_filter  # a POST to /items with a CQL2 JSON body
 # Dismissing a job (DELETE /ogc/jobs/{id}) is an API call like execution, which pygeoapi exempts.
 pygeoapi_views.jobs.csrf_exempt = True
 

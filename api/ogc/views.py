@@ -4,7 +4,8 @@ They keep to OGC API rules pygeoapi 0.24's Django views break: items in `applica
 chosen by `f` or `Accept`, `HEAD` answered like `GET` without a body (pygeoapi's views answer it
 with a 500), an unknown query parameter refused (Features Part 1 /req/core/query-param-unknown:
 `bboxx=` must not quietly return everything), writes refused with 405 as OGC exception JSON (the
-collections are read-only: no Part 4), CQL2 JSON by `filter-lang=cql2-json`, a coverage in its
+collections are read-only: no Part 4; a POST with a CQL2 JSON body is a search), CQL2 JSON by
+`filter-lang=cql2-json`, a coverage in its
 one format, GeoTIFF, whatever `f` or `Accept` says, and `/TileMatrixSets/{id}` served at all.
 """
 
@@ -26,13 +27,13 @@ from layers.models import Layer
 
 __all__ = ["collection_items", "collection_item", "collection_coverage", "conformance", "tilematrixset"]
 
-# Features Part 1 + 2 + 3 query parameters our provider answers (pygeoapi's list less `q`,
-# which the provider does not search: refusing it is more honest than ignoring it).
+# Features Part 1 + 2 + 3 query parameters our provider answers, and Part 9's `q` (pygeoapi's list).
 ITEMS_PARAMETERS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "resulttype",
-                    "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs"}
+                    "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs", "q"}
 ITEM_PARAMETERS = {"f", "lang", "crs"}
 COVERAGE_PARAMETERS = {"f", "lang", "bbox", "bbox-crs", "datetime", "properties", "subset"}
 _READ = "GET, HEAD, OPTIONS"
+_CQL2_JSON = ("application/json", "application/query-cql-json")
 _GEOTIFF = ("image/tiff", "image/*", "*/*")
 
 
@@ -45,14 +46,15 @@ def get_collection_items(api, request, dataset):
         FILTER_LANG.reset(token)
 
 
-@csrf_exempt  # nothing here writes: a POST is refused below, with or without a session
+@csrf_exempt  # nothing here writes: a POST is a search (CQL2 JSON body) or refused below
 def collection_items(request: HttpRequest, collection_id: str) -> HttpResponse:
-    """GET/HEAD /ogc/collections/{id}/items (OPTIONS through pygeoapi; writes: 405)."""
+    """GET/HEAD /ogc/collections/{id}/items, POST with a CQL2 JSON body (a search, as pygeoapi's
+    OpenAPI says); OPTIONS through pygeoapi; a GeoJSON POST (Part 4 create) or any write: 405."""
     if request.method == "OPTIONS":
         return execute_from_django(pygeoapi_items.manage_collection_item, request, "options", collection_id,
                                    skip_valid_check=True)
-    refused = _refuse(request, collection_id, ITEMS_PARAMETERS | _property_names(request, collection_id)) \
-        or _not_features(request, collection_id)
+    refused = _refuse(request, collection_id, ITEMS_PARAMETERS | _property_names(request, collection_id),
+                      searchable=True) or _not_features(request, collection_id)
     if refused:
         return refused
     response = execute_from_django(get_collection_items, request, collection_id, skip_valid_check=True)
@@ -100,12 +102,18 @@ def tilematrixset(request: HttpRequest, tilematrixset_id: str) -> HttpResponse:
     return execute_from_django(pygeoapi_tiles.tilematrixset, request, tilematrixset_id)
 
 
-def _refuse(request: HttpRequest, collection_id: str, allowed: set[str]) -> HttpResponse | None:
-    if request.method not in ("GET", "HEAD"):
+def _refuse(request: HttpRequest, collection_id: str, allowed: set[str],
+            searchable: bool = False) -> HttpResponse | None:
+    """405 for a write (a POST is a search where `searchable`, with a CQL2 JSON body), 400 for an
+    unknown query parameter; None when the request may go on."""
+    search = searchable and request.method == "POST" and request.content_type in _CQL2_JSON
+    if request.method not in ("GET", "HEAD") and not search:
+        also = "；POST 仅用于以 CQL2 JSON (application/json) 查询" if searchable else ""
         response = ogc_exception(HTTPStatus.METHOD_NOT_ALLOWED, "MethodNotAllowed",
-                                 f"{request.method} 不可用：图层只读，只接受 GET 和 HEAD。"
-                                 f" ({request.method} is not allowed: the collections are read-only.)")
-        response["Allow"] = _READ
+                                 f"{request.method} 不可用：图层只读{also}。"
+                                 f" ({request.method} is not allowed: the collections are read-only"
+                                 f"{'; POST takes a CQL2 JSON query' if searchable else ''}.)")
+        response["Allow"] = "GET, HEAD, POST, OPTIONS" if searchable else _READ
         return response
     unknown = sorted(set(request.GET) - allowed)
     if unknown and collection_id in api_for(request).config["resources"]:

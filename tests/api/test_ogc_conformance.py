@@ -54,14 +54,25 @@ def test_unknown_query_parameters_are_refused(client):
         assert response.status_code == 400, path
         body = response.json()
         assert body["code"] == "InvalidParameterValue" and "bboxx" in body["description"]
-    # An attribute of the layer is a query parameter (queryables-query-parameters), `q` is not:
-    # the provider does not search text, so it must not be ignored.
+    # An attribute of the layer is a query parameter (queryables-query-parameters).
     assert client.get(ITEMS.format("water_body"), {"LX": "湖泊"}).status_code == 200
-    assert client.get(ITEMS.format("water_body"), {"q": "湖"}).status_code == 400
     assert client.get(ITEMS.format("water_body"), {"limit": "unlimited"}).status_code == 400  # invalid
     # A coverage has no items: 404, pointing at its coverage.
     coverage_items = client.get(ITEMS.format("hires_jining"))
     assert coverage_items.status_code == 404 and "/coverage" in coverage_items.json()["description"]
+
+
+def test_text_search_q_matches_attribute_values(client, small_data):
+    """`q` (Features Part 9, and the search box of pygeoapi's HTML page): any term, in any value."""
+    _, props = oracle.layer_features(small_data, "water_body")
+    terms = ["湖", "运河"]
+    expected = sorted(p["MC"] for p in props if any(t in str(v) for v in p.values() for t in terms))
+    assert 0 < len(expected) < len(props)
+    served = items(client, "water_body", q=",".join(terms))
+    assert sorted(f["properties"]["MC"] for f in served["features"]) == expected
+    assert served["numberMatched"] == len(expected)
+    assert items(client, "water_body", q="MC")["numberMatched"] == 0  # names of attributes are not text
+    assert items(client, "water_body", q="%")["numberMatched"] == 0  # a literal, not a wildcard
 
 
 def test_items_are_geojson_by_format_and_accept(client):
@@ -96,8 +107,18 @@ def test_writes_are_refused_as_ogc_json(server):
         assert response.status_code == 405, response.request.method
         assert response.headers["Content-Type"].startswith("application/json")
         assert response.json()["code"] == "MethodNotAllowed"
-        assert "GET" in response.headers["Allow"] and "POST" not in response.headers["Allow"]
+        assert "GET" in response.headers["Allow"] and "PUT" not in response.headers["Allow"]
     assert requests.get(url + "/1").status_code == 200  # still there
+
+
+def test_post_with_a_cql2_json_body_is_a_search(server, small_data):
+    """pygeoapi's OpenAPI offers POST /items with a CQL2 JSON body: it searches, read-only."""
+    _, props = oracle.layer_features(small_data, "water_body")
+    expected = sorted(p["MC"] for p in props if p["LX"] == "湖泊")
+    body = {"op": "=", "args": [{"property": "LX"}, "湖泊"]}
+    response = requests.post(server + ITEMS.format("water_body"), json=body, params={"limit": 100})
+    assert response.status_code == 200, response.text
+    assert sorted(f["properties"]["MC"] for f in response.json()["features"]) == expected
 
 
 def test_conformance_has_no_part_4_and_declares_cql2(client):
