@@ -30,7 +30,7 @@ __all__ = [
     "Perm", "Role", "Interface", "Principal", "ANONYMOUS", "principal", "principal_for_user",
     "principal_for_token", "allows", "can_read_layer", "readable_layers_q", "layer_access_key",
     "can_see_project", "projects_q", "can_see_check", "checks_q", "can_see_job", "jobs_q", "require_project",
-    "require_check",
+    "require_check", "project_not_found",
     "record_layer_read",
 ]
 
@@ -253,11 +253,16 @@ def can_see_job(who, job) -> bool:
     return job.check_result_id is not None and can_see_check(p, job.check_result)
 
 
+def project_not_found(code: str) -> NotFound:
+    """The one answer for a project that does not exist or that the caller may not see."""
+    return NotFound(f"项目 {code} 不存在或无权查看。 (No project {code}, or not yours to see.)",
+                    field="project_code")
+
+
 def require_project(who, project, code: str = ""):
     """Return the project when `who` may see it; otherwise answer as if it did not exist."""
     if not can_see_project(who, project):
-        code = code or getattr(project, "code", "")
-        raise NotFound(f"项目 {code} 不存在或无权查看。 (No project {code}, or not yours to see.)")
+        raise project_not_found(code or getattr(project, "code", ""))
     return project
 
 

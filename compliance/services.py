@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from blueprint import audit
+from blueprint.access import project_not_found
 from blueprint.db import insert_together
 from blueprint.errors import InvalidInput, NotFound
 from compliance import engine, queries
@@ -23,9 +26,12 @@ from layers.models import Layer, Project, SiteRevision
 from layers.services import add_site_revision, district_mismatch, geometry_hash
 
 __all__ = ["submit_check", "run_check", "check_project", "rerun_check", "compare_checks", "get_check",
-           "get_job", "project_checks", "gate", "is_stale", "recompute_result_hash"]
+           "get_job", "project_checks", "gate", "is_stale", "recompute_result_hash", "check_links",
+           "CATEGORIES", "STAGES", "DECISIONS"]
 
 CATEGORIES = [c.value for c in Project.Category]
+STAGES = [s.value for s in Project.Stage]  # the approval stages the gate answers for
+DECISIONS = ["allowed", "needs_review", "blocked"]
 
 
 def _geos(geom: shapely.Geometry | None) -> GEOSGeometry | None:
@@ -99,7 +105,7 @@ def _check_category(category: str) -> None:
 def _project(code: str) -> Project:
     project = Project.objects.filter(code=code.strip()).first()
     if project is None:
-        raise NotFound(f"项目 {code} 不存在。 (No project {code}.)", field="project_code")
+        raise project_not_found(code)
     return project
 
 
@@ -205,6 +211,18 @@ def compare_checks(before: Check, after: Check) -> list[dict]:
     return changes
 
 
+# A stored check's links by their names in the REST URLconf (api/urls.py, namespace "api"),
+# which owns the paths: reverse() reads them, nothing here imports the face.
+_CHECK_LINKS = {"self": "api:check", "rerun": "api:check-rerun", "report_html": "api:check-report",
+                "report_pdf": "api:check-report-pdf", "verify": "api:check-verify"}
+
+
+def check_links(check_id, absolute: Callable[[str], str] = str) -> dict[str, str]:
+    """Return the links of a stored check (self, rerun, report_html, report_pdf, verify) as
+    paths, or as URLs when `absolute` turns a path into one (request.build_absolute_uri)."""
+    return {key: absolute(reverse(name, args=[str(check_id)])) for key, name in _CHECK_LINKS.items()}
+
+
 def get_check(check_id) -> Check:
     """Return a stored check, or raise NotFound."""
     try:
@@ -223,9 +241,7 @@ def get_job(job_id) -> Job:
 
 def project_checks(code: str):
     """Return a project's checks, newest first."""
-    project = Project.objects.filter(code=code).first()
-    if project is None:
-        raise NotFound(f"项目 {code} 不存在。 (No project {code}.)")
+    project = _project(code)
     return project, project.checks.select_related("site_revision").order_by("-created_at")
 
 
@@ -249,12 +265,23 @@ _DECISIONS = {Status.PASS: "allowed", Status.INFO: "allowed", Status.WARN: "allo
               Status.ERROR: "needs_review", Status.FAIL: "blocked"}
 
 
+def _check_stage(stage: str) -> None:
+    if stage not in STAGES:
+        names = "；".join(f"{s.value} = {s.label}" for s in Project.Stage)
+        raise InvalidInput(f"审批阶段 stage “{stage[:20]}” 无效：应为 {', '.join(STAGES)} 之一（{names}）。"
+                           f" (Invalid stage '{stage[:20]}': give one of {', '.join(STAGES)}.)",
+                           field="stage", valid=STAGES)
+
+
 @transaction.atomic
-def gate(code: str, stage: str = "", *, caller: str = "") -> GateDecision:
-    """Answer the approval flow: may project `code` be accepted (受理) now, and why not."""
-    project = Project.objects.filter(code=(code or "").strip()).first()
-    if project is None:
-        raise NotFound(f"项目 {code} 不存在。 (No project {code}.)")
+def gate(code: str, stage: str, *, caller: str = "") -> GateDecision:
+    """Answer the approval flow: may project `code` be accepted (受理) at `stage` now, and why not.
+
+    No check of the current site yet is `blocked`: there is nothing a reviewer could review, and
+    an approval gate that does not know must not let a project through.
+    """
+    _check_stage(stage)
+    project = _project(code or "")
     site = project.current_site
     check = (Check.objects.filter(site_revision=site).order_by("-created_at").first() if site else None)
     reasons, stale = [], []
