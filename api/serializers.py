@@ -3,12 +3,13 @@
 import json
 
 from django.conf import settings
+from django.urls import reverse
 from rest_framework import serializers
 
 from compliance.models import Check, Finding, GateDecision, Job
-from layers.models import Project
-
-CATEGORIES = [c.value for c in Project.Category]
+from compliance.parsers import FORMATS
+from compliance.services import CATEGORIES, DECISIONS, STAGES, check_links
+from layers.models import LayerVersion
 
 
 class CheckRequestSerializer(serializers.Serializer):
@@ -18,8 +19,7 @@ class CheckRequestSerializer(serializers.Serializer):
                                  "or a WKT/EWKT string")
     file = serializers.FileField(required=False, help_text="GeoJSON, WKT, 界址坐标 TXT, zipped Shapefile, "
                                  "KML or DXF")
-    format = serializers.ChoiceField(required=False, choices=["geojson", "wkt", "txt", "shapefile",
-                                                              "kml", "dxf"])
+    format = serializers.ChoiceField(required=False, choices=list(FORMATS))
     crs = serializers.CharField(required=False, help_text="e.g. EPSG:4490, EPSG:4527, CRS84, GCJ02, BD09")
     zone = serializers.IntegerField(required=False, min_value=25, max_value=45,
                                     help_text="3° Gauss–Krüger zone when the file does not say")
@@ -72,6 +72,7 @@ class CheckSerializer(serializers.ModelSerializer):
     site_revision = serializers.IntegerField(source="site_revision.number", default=None)
     site = serializers.SerializerMethodField()
     site_area = serializers.SerializerMethodField()
+    layer_versions = serializers.SerializerMethodField()
     findings = FindingSerializer(many=True, read_only=True)
     links = serializers.SerializerMethodField()
 
@@ -89,12 +90,23 @@ class CheckSerializer(serializers.ModelSerializer):
 
         return area_units(obj.site_area_m2)
 
-    def get_links(self, obj) -> dict:
-        request = self.context.get("request")
-        base = f"/api/checks/{obj.id}"
-        links = {"self": base, "rerun": f"{base}/rerun", "report_html": f"{base}/report",
-                 "report_pdf": f"{base}/report.pdf"}
-        return {k: request.build_absolute_uri(v) if request else v for k, v in links.items()}
+    def get_layer_versions(self, obj) -> dict[str, int]:
+        """Each layer's version number, as findings[].layer_version gives it (stored: the ids)."""
+        numbers = dict(LayerVersion.objects.filter(id__in=obj.layer_versions.values())
+                       .values_list("id", "number"))
+        return {slug: numbers.get(version_id) for slug, version_id in obj.layer_versions.items()}
+
+    def get_links(self, obj) -> dict[str, str]:
+        return check_links(obj.id, _absolute(self.context))
+
+
+def _absolute(context: dict):
+    """Turn a path into a URL: the request's own (REST), or `site_url` (the OGC process)."""
+    request = context.get("request")
+    if request is not None:
+        return request.build_absolute_uri
+    site_url = context.get("site_url", "")
+    return lambda path: f"{site_url}{path}"
 
 
 class CheckSummarySerializer(serializers.ModelSerializer):
@@ -105,7 +117,18 @@ class CheckSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "verdict", "site_revision", "category", "result_hash", "created_at", "rerun_of"]
 
 
+class ProjectChecksSerializer(serializers.Serializer):
+    """A project's checks, newest first, and which of them describes its current site."""
+
+    project_code = serializers.CharField()
+    current_site_revision = serializers.IntegerField(allow_null=True)
+    latest_check_for_current_site = serializers.UUIDField(allow_null=True)
+    checks = CheckSummarySerializer(many=True)
+
+
 class GateSerializer(serializers.ModelSerializer):
+    stage = serializers.ChoiceField(choices=STAGES)
+    decision = serializers.ChoiceField(choices=DECISIONS)
     check_id = serializers.UUIDField(source="check_result_id", allow_null=True)
 
     class Meta:
@@ -121,9 +144,9 @@ class JobSerializer(serializers.ModelSerializer):
         model = Job
         fields = ["id", "state", "check_id", "error", "created_at", "started_at", "finished_at", "links"]
 
-    def get_links(self, obj) -> dict:
-        request = self.context.get("request")
-        links = {"self": f"/api/jobs/{obj.id}"}
+    def get_links(self, obj) -> dict[str, str]:
+        absolute = _absolute(self.context)
+        links = {"self": absolute(reverse("api:job", args=[str(obj.id)]))}
         if obj.check_result_id:
-            links["check"] = f"/api/checks/{obj.check_result_id}"
-        return {k: request.build_absolute_uri(v) if request else v for k, v in links.items()}
+            links["check"] = check_links(obj.check_result_id, absolute)["self"]
+        return links

@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 from api.serializers import (
     CheckRequestSerializer,
     CheckSerializer,
-    CheckSummarySerializer,
     GateSerializer,
     JobSerializer,
+    ProjectChecksSerializer,
 )
 from blueprint import access, audit
 from blueprint.errors import InvalidInput, NotFound
@@ -94,24 +94,26 @@ class CheckRerunView(APIView):
 
 
 class ProjectChecksView(APIView):
-    @extend_schema(responses=CheckSummarySerializer(many=True),
+    @extend_schema(responses=ProjectChecksSerializer,
                    summary="项目的检查历史 A project's checks, newest first")
     def get(self, request, code):
         _visible_project(request, code)
         project, checks = services.project_checks(code)
         current = project.current_site
         latest = checks.filter(site_revision=current).first() if current else None
-        return Response({
+        return Response(ProjectChecksSerializer({
             "project_code": project.code, "current_site_revision": current.number if current else None,
-            "latest_check_for_current_site": str(latest.id) if latest else None,
-            "checks": CheckSummarySerializer(checks, many=True).data})
+            "latest_check_for_current_site": latest.id if latest else None, "checks": checks}).data)
 
 
 class GateView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("stage", str, description="1–5")],
-                   responses=GateSerializer, summary="受理闸口 May the project be accepted now?")
+    @extend_schema(parameters=[OpenApiParameter(
+        "stage", str, required=True, enum=services.STAGES,
+        description="审批阶段 (approval stage): " + "; ".join(f"{s} {s.label}" for s in Project.Stage))],
+        responses=GateSerializer, summary="受理闸口 May the project be accepted now?")
     def get(self, request, code):
-        """Answer allowed / blocked / needs_review with reasons; every answer is logged."""
+        """Answer allowed / blocked / needs_review with reasons; every answer is logged. A stage
+        outside 1–5 is refused (400); no check of the current site yet is `blocked`."""
         _visible_project(request, code)
         decision = services.gate(code, request.query_params.get("stage", ""), caller=_user(request))
         return Response(GateSerializer(decision).data)

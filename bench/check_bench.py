@@ -43,6 +43,7 @@ _OVERLAP = """(SELECT coalesce(sum(ST_Area(ST_Intersection(p.geom, site.g)::geog
   FROM layers_overlay_piece p
   WHERE p.version_id = %({})s AND p.geom && site.g AND ST_Intersects(p.geom, site.g))"""
 _LAYERS = ("ecological_redline", "basic_farmland", "urban_development_boundary")
+_NEAREST_LAYERS = ("ecological_redline", "basic_farmland", "water_body")
 FLOOR_SQL = f"""WITH site AS (SELECT ST_GeomFromWKB(%(site)s, 4490) AS g)
 SELECT {", ".join(_OVERLAP.format(slug) for slug in _LAYERS)},
  (SELECT coalesce(ST_Area(ST_Intersection(site.g, ST_Union(
@@ -63,30 +64,42 @@ _FEATURES = """
   GROUP BY f.id, f.fid, f.properties"""
 _PIECES = """SELECT p.feature_id, ST_Intersection(p.geom, site.g) AS g FROM layers_overlay_piece p, site
     WHERE p.version_id = %({layer})s AND p.geom && site.g AND ST_Intersects(p.geom, site.g)"""
-_WATER = """SELECT p.feature_id, ST_Distance(p.geom::geography, site.g::geography) AS d,
-      ST_Intersection(site.g, ST_SetSRID(ST_Buffer(p.geom::geography, 30)::geometry, 4490)) AS g
-    FROM layers_overlay_piece p, site WHERE p.version_id = %(water_body)s
-      AND p.geom && ST_Expand(site.g, 30 / 60000.0)
-      AND ST_DWithin(p.geom::geography, site.g::geography, 30)"""
-_NEAREST = """
-  SELECT 'nearest {layer}', NULL::json, min(ST_Length(ST_ShortestLine(c.geom, site.g)::geography)),
-         NULL::bytea, NULL::float8
-  FROM site, ((SELECT geom FROM layers_featurepart WHERE version_id = %({layer})s
-               ORDER BY geom <#> ST_GeomFromWKB(%(site)s, 4490) LIMIT 8)
-              UNION ALL (SELECT geom FROM layers_feature WHERE version_id = %({layer})s AND NOT subdivided
-               ORDER BY geom <#> ST_GeomFromWKB(%(site)s, 4490) LIMIT 8)) c
-  WHERE NOT EXISTS (SELECT FROM hits WHERE layer = '{layer}')"""
+# The nearest feature, geodesic as the check measures it (compliance/queries.py): a bound from
+# the 8 + 8 bounding-box-nearest pieces in degrees with longitude scaled by k, every piece within
+# it (widened by 2 % + 5 % per degree), each the geodesic length of its scaled shortest line.
+_GEODESIC = ("ST_Length(ST_Scale(ST_ShortestLine(ST_Scale(p.geom, %(k)s, 1), ST_Scale(site.g, %(k)s, 1)),"
+             " 1 / %(k)s, 1)::geography)")
+_WATER = """SELECT near.feature_id, near.d,
+      ST_Intersection(site.g, ST_SetSRID(ST_Buffer(near.geom::geography, 30)::geometry, 4490)) AS g
+    FROM site, (SELECT p.feature_id, p.geom, {geodesic} AS d FROM layers_overlay_piece p, site
+      WHERE p.version_id = %(water_body)s AND p.geom && ST_Expand(site.g, 30 / 60000.0)
+      AND ST_DWithin(ST_Scale(p.geom, %(k)s, 1), ST_Scale(site.g, %(k)s, 1), 30 / 100000.0)) near
+    WHERE near.d <= 30"""
+_REACH = """reach_{layer} AS MATERIALIZED (SELECT s, ST_Expand(site.g, s / %(k)s, s) AS box
+  FROM site, (SELECT s * (1.02 + 0.05 * s) + 1e-9 AS s
+    FROM (SELECT min(ST_Distance(ST_Scale(c.geom, %(k)s, 1), ST_Scale(site.g, %(k)s, 1))) AS s
+    FROM site, ((SELECT geom FROM layers_featurepart WHERE version_id = %({layer})s
+           ORDER BY geom <#> ST_GeomFromWKB(%(site)s, 4490) LIMIT 8)
+          UNION ALL (SELECT geom FROM layers_feature WHERE version_id = %({layer})s AND NOT subdivided
+           ORDER BY geom <#> ST_GeomFromWKB(%(site)s, 4490) LIMIT 8)) c) nearest) reach)"""
+_NEAREST = f"""
+  SELECT 'nearest {{layer}}', NULL::json, min({_GEODESIC}), NULL::bytea, NULL::float8
+  FROM site, layers_overlay_piece p
+  WHERE p.version_id = %({{layer}})s AND p.geom && (SELECT box FROM reach_{{layer}})
+    AND ST_DWithin(ST_Scale(p.geom, %(k)s, 1), ST_Scale(site.g, %(k)s, 1), (SELECT s FROM reach_{{layer}}))
+    AND NOT EXISTS (SELECT FROM hits WHERE layer = '{{layer}}')"""
 FULL_FLOOR_SQL = f"""WITH site AS NOT MATERIALIZED (SELECT ST_GeomFromWKB(%(site)s, 4490) AS g),
 hits AS ({" UNION ALL".join([*(_FEATURES.format(layer=slug, d="NULL::float8",
                                                 pieces=_PIECES.format(layer=slug)) for slug in _LAYERS),
-                             _FEATURES.format(layer="water_body", d="min(x.d)", pieces=_WATER)])}),
+                             _FEATURES.format(layer="water_body", d="min(x.d)",
+                                              pieces=_WATER.format(geodesic=_GEODESIC))])}),
+{", ".join(_REACH.format(layer=slug) for slug in _NEAREST_LAYERS)},
 measured AS (SELECT *, ST_Area(g::geography) AS area FROM hits)
 SELECT layer, json_agg(json_build_object('fid', fid, 'properties', properties, 'area', area, 'd', d)),
        ST_Area(ST_Union(g)::geography), ST_AsBinary(ST_Union(g)),
        ST_Area(ST_Union(g) FILTER (WHERE properties->>'GHFQMC' = '特别用途区')::geography)
 FROM measured GROUP BY layer
-UNION ALL{" UNION ALL".join(_NEAREST.format(layer=slug) for slug in ("ecological_redline", "basic_farmland",
-                                                                        "water_body"))}
+UNION ALL{" UNION ALL".join(_NEAREST.format(layer=slug) for slug in _NEAREST_LAYERS)}
 UNION ALL
 SELECT 'site', NULL, ST_Area(site.g::geography), NULL,
        (SELECT bool_and(ST_CoveredBy(site.g, v.coverage))::int FROM layers_layerversion v
@@ -151,11 +164,17 @@ def prepared_floor(versions: dict[str, int]) -> Callable[[shapely.Geometry], lis
     """The full floor as the check runs its own read: the version ids written into the text (so
     partitions are chosen when it is planned), prepared once, each site only executed."""
     from django.db import connection
-    sql = re.sub(r"%\((\w+)\)s", lambda m: "$1" if m[1] == "site" else str(int(versions[m[1]])),
+    sql = re.sub(r"%\((\w+)\)s", lambda m: {"site": "$1", "k": "$2"}.get(m[1]) or str(int(versions[m[1]])),
                  FULL_FLOOR_SQL)
     with connection.cursor() as cursor:
-        cursor.execute(f"PREPARE bench_floor(bytea) AS {sql}")
-    return lambda site: query("EXECUTE bench_floor(%(site)s)", {"site": shapely.to_wkb(site)})
+        cursor.execute(f"PREPARE bench_floor(bytea, float8) AS {sql}")
+    return lambda site: query("EXECUTE bench_floor(%(site)s, %(k)s)", site_params(site))
+
+
+def site_params(site: shapely.Geometry) -> dict:
+    """The site's parameters of the floor statements: its WKB and the longitude scale at it."""
+    from layers.crs import local_scale
+    return {"site": shapely.to_wkb(site), "k": local_scale(shapely.centroid(site).y)}
 
 
 @functools.cache
@@ -354,7 +373,7 @@ def main() -> None:
         return query(FLOOR_SQL, {"site": shapely.to_wkb(site), **versions})[0]
 
     def full_floor(site: shapely.Geometry) -> list:
-        return query(FULL_FLOOR_SQL, {"site": shapely.to_wkb(site), **versions})
+        return query(FULL_FLOOR_SQL, {**site_params(site), **versions})
 
     floor_prepared = prepared_floor(versions)
     rows, site_info = {}, {"seed": f"{args.seed} (numpy default_rng)"}

@@ -2,7 +2,8 @@
 
 Overlays run on layers_overlay_piece: heavy features cut into pieces of few vertices, light ones
 whole, each version in its own partition with its own GiST index. Areas are measured
-afterwards, on the ellipsoid, by layers.crs; nearest distances are geodesic (PostGIS geography).
+afterwards, on the ellipsoid, by layers.crs; distances are geodesic, chosen and measured as
+_GEODESIC says.
 """
 
 from __future__ import annotations
@@ -15,10 +16,21 @@ import shapely
 from django.db import connection
 
 from blueprint.db import execute_prepared
+from layers import crs
 
 __all__ = ["Hit", "Reads", "SiteData", "LayerRef", "State", "read_state", "read_site", "covered"]
 
 _SITE = "ST_GeomFromWKB(%(site)s, 4490)"
+# The distance between a piece and the site, geodesic in its choice of points and in its figure.
+# The closest points are chosen in degrees with longitude scaled by %(k)s (crs.local_scale at the
+# site: there a degree of longitude is ~0.8 of a degree of latitude), where the plane is
+# conformal at the site's latitude and edges stay straight in lon/lat as stored; the line
+# between them is then measured on the ellipsoid. Near the site the metric is true, further
+# away it drifts by tan(lat) per radian of latitude; as the foot of the line moves by that
+# angle, the figure moves by its square: < 0.01 % at 40 km. Unscaled degrees chose points far
+# enough off to make distances 11 % too long, and could name the wrong feature.
+_GEODESIC = ("ST_Length(ST_Scale(ST_ShortestLine(ST_Scale(p.geom, %(k)s, 1), site.s), 1 / %(k)s, 1)"
+             "::geography)")
 
 
 @dataclass
@@ -43,34 +55,49 @@ _PIECES = """
   FROM layers_overlay_piece p, site
   WHERE p.version_id = {v} AND p.geom && site.g AND ST_Intersects(p.geom, site.g)"""
 # A degree box wide enough for `distance` metres at Chinese latitudes (cos 54° ≈ 0.59) narrows
-# the index scan; the geodesic test is exact. Buffers are of the small subdivided pieces, and
-# come back from geography in EPSG:4326, which CGCS2000 matches within centimetres.
-_NEAR = """
-  SELECT p.feature_id, ST_Distance(p.geom::geography, site.g::geography) AS d,
-         ST_Intersection(site.g, ST_SetSRID(ST_Buffer(p.geom::geography, {d})::geometry, 4490)) AS g
-  FROM layers_overlay_piece p, site
-  WHERE p.version_id = {v} AND p.geom && ST_Expand(site.g, {d} / 60000.0)
-    AND ST_DWithin(p.geom::geography, site.g::geography, {d})"""
+# the index scan, the scaled plane (a degree there ≥ 110 km) the candidates; the geodesic test
+# decides. Buffers are of the small subdivided pieces, and come back from geography in
+# EPSG:4326, which CGCS2000 matches within centimetres.
+_NEAR = f"""
+  SELECT near.feature_id, near.d,
+         ST_Intersection(site.g, ST_SetSRID(ST_Buffer(near.geom::geography, {{d}})::geometry, 4490)) AS g
+  FROM (SELECT p.feature_id, p.geom, {_GEODESIC} AS d
+        FROM layers_overlay_piece p, site
+        WHERE p.version_id = {{v}} AND p.geom && ST_Expand(site.g, {{d}} / 60000.0)
+          AND ST_DWithin(ST_Scale(p.geom, %(k)s, 1), site.s, {{d}} / 100000.0)) near, site
+  WHERE near.d <= {{d}}"""
 _GROUPED = """
   SELECT '{tag}'::text AS tag, {v} AS version, {d}::float8 AS dist, f.fid, f.properties::text,
          f.area_m2, {distance} AS d, ST_AsBinary(ST_CollectionExtract(ST_Union(x.g), 3)) AS wkb
   FROM ({pieces}) x JOIN layers_feature f ON f.version_id = {v} AND f.id = x.feature_id
   GROUP BY f.id, f.fid, f.properties::text, f.area_m2"""
-# Candidates are ranked by bounding-box distance (<#>), answered from each branch's GiST index
-# alone — exact <-> would first measure heavy polygons the branch then filters out. Pieces are
-# small, so the nearest feature is among the first few. Each candidate's distance is the
-# geodesic length of its planar shortest line to the site. The site is inlined (the parameter, not
-# the CTE's column): an index-ordered scan needs an expression it can compute once.
-_CANDIDATES = """
-  SELECT 'n'::text, {v}, NULL::float8, f.fid, f.properties::text, f.area_m2,
-         ST_Length(ST_ShortestLine(c.geom, {site})::geography), NULL::bytea
-  FROM ((SELECT feature_id, geom FROM layers_featurepart WHERE version_id = {v}
-         ORDER BY geom <#> {site} LIMIT 8)
-        UNION ALL
-        (SELECT id, geom FROM layers_feature WHERE version_id = {v} AND NOT subdivided
-         ORDER BY geom <#> {site} LIMIT 8)) c
-  JOIN layers_feature f ON f.version_id = {v} AND f.id = c.feature_id
-  WHERE {when}"""
+# The nearest feature where the site met nothing. A few candidates come from the GiST indexes
+# alone (bounding-box order, <#> — exact <-> would first measure heavy polygons); the nearest of
+# them in the scaled plane bounds the answer there, and every piece within that bound, widened
+# by how far the scaled plane may be off (2 % + 5 % per degree), is measured geodesically. The
+# site is inlined (the parameter, not the CTE's column): an index-ordered scan needs an
+# expression it can compute once. The bound is a CTE read by InitPlans, so that the pieces are
+# an index scan of its box, computed only when the branch runs.
+_BOUND = """
+bound_{v} AS MATERIALIZED (
+  SELECT reach.s, ST_Expand(site.g, reach.s / %(k)s, reach.s) AS box
+  FROM (SELECT nearest.s * (1.02 + 0.05 * nearest.s) + 1e-9 AS s
+        FROM (SELECT min(ST_Distance(ST_Scale(c.geom, %(k)s, 1), site.s)) AS s
+              FROM ((SELECT geom FROM layers_featurepart WHERE version_id = {v}
+                     ORDER BY geom <#> {site} LIMIT 8)
+                    UNION ALL
+                    (SELECT geom FROM layers_feature WHERE version_id = {v} AND NOT subdivided
+                     ORDER BY geom <#> {site} LIMIT 8)) c, site) nearest) reach, site)"""
+_CANDIDATES = f"""
+  (SELECT 'n'::text, {{v}}, NULL::float8, f.fid, f.properties::text, f.area_m2, n.d, NULL::bytea
+   FROM (SELECT p.feature_id, min({_GEODESIC}) AS d
+         FROM layers_overlay_piece p, site
+         WHERE p.version_id = {{v}} AND p.geom && (SELECT box FROM bound_{{v}})
+           AND ST_DWithin(ST_Scale(p.geom, %(k)s, 1), site.s, (SELECT s FROM bound_{{v}}))
+         GROUP BY p.feature_id) n
+   JOIN layers_feature f ON f.version_id = {{v}} AND f.id = n.feature_id
+   WHERE {{when}}
+   ORDER BY n.d, f.fid LIMIT 1)"""
 
 
 @dataclass(frozen=True)
@@ -136,15 +163,19 @@ def read_site(site: shapely.Geometry, reads: Reads) -> SiteData:
     if not branches:
         return data
     # NOT MATERIALIZED: the site becomes a constant in every branch, so each uses its GiST index.
-    statement = (f"WITH site AS NOT MATERIALIZED (SELECT {_SITE} AS g),\n"
-                 f"hits AS ({' UNION ALL'.join(branches)})\nSELECT * FROM hits")
-    for version in sorted({v for v, _ in reads.nearest}):
+    nearest = sorted({v for v, _ in reads.nearest})
+    ctes = [f"site AS NOT MATERIALIZED (SELECT {_SITE} AS g, ST_Scale({_SITE}, %(k)s, 1) AS s)",
+            f"hits AS ({' UNION ALL'.join(branches)})",
+            *(_BOUND.format(v=int(v), site=_SITE) for v in nearest)]
+    statement = f"WITH {', '.join(ctes)}\nSELECT * FROM hits"
+    for version in nearest:
         empty = [f"NOT EXISTS (SELECT FROM hits WHERE version = {int(v)} AND "
                  + ("tag = 'o')" if d is None else f"tag = 'w' AND dist = {float(d)})")
                  for v, d in sorted(reads.nearest, key=str) if v == version]
-        statement += "\nUNION ALL" + _CANDIDATES.format(v=int(version), site=_SITE, when=" OR ".join(empty))
+        statement += "\nUNION ALL" + _CANDIDATES.format(v=int(version), when=" OR ".join(empty))
     with connection.cursor() as cursor:
-        execute_prepared(cursor, statement, {"site": shapely.to_wkb(site)})
+        execute_prepared(cursor, statement, {"site": shapely.to_wkb(site),
+                                             "k": crs.local_scale(shapely.centroid(site).y)})
         rows = cursor.fetchall()
     # Parsed in bulk (one JSON document, one WKB array): a large site meets thousands of features.
     properties = json.loads(f"[{','.join(row[4] or '{}' for row in rows)}]") if rows else []

@@ -74,7 +74,8 @@ def render_report_pdf(check: Check, request=None) -> bytes:
 
 def report_context(check: Check, request=None) -> dict:
     """Gather everything the report shows, formatted for officials (m², 亩, 公顷, Beijing time)."""
-    verify_path = f"/api/checks/{check.id}/verify?hash={check.result_hash}"
+    links = services.check_links(check.id)
+    verify_path = f"{links['verify']}?hash={check.result_hash}"
     map_path = f"/maps/checks/{check.id}"
     stored = check.findings.select_related("layer_version__layer").order_by("order")
     with translation.override("zh-hans"):
@@ -96,7 +97,7 @@ def report_context(check: Check, request=None) -> dict:
             "generated_at": _local(timezone.now()),
             "duration_ms": f"{check.duration_ms:,.1f}",
             "verify_url": request.build_absolute_uri(verify_path) if request else verify_path,
-            "pdf_url": f"/api/checks/{check.id}/report.pdf",
+            "pdf_url": links["report_pdf"],
             # The map pages' result page (maps/), named by path: compliance does not import maps.
             "map_url": request.build_absolute_uri(map_path) if request else map_path,
             "verified": verify(check, check.result_hash),

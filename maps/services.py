@@ -12,6 +12,7 @@ from django.contrib.gis.geos import Polygon
 from django.db.models import F, Func, Q, TextField
 
 from blueprint.errors import InvalidInput, NotFound
+from compliance.services import check_links
 from layers.models import Feature, Layer, Project
 
 __all__ = ["parse_bbox", "features_in_bbox", "initial_bounds", "check_payload", "project_sites_in_bbox",
@@ -89,10 +90,10 @@ def check_payload(check) -> dict:
                  "message_zh": f.message_zh, "message_en": f.message_en, "measures": f.measures,
                  "conflict": json.loads(f.conflict_geom.geojson) if f.conflict_geom else None}
                 for f in check.findings.order_by("order")]
-    base = f"/api/checks/{check.id}"
+    links = check_links(check.id)
     return {"id": str(check.id), "verdict": check.verdict, "site": json.loads(check.geom.geojson),
             "site_area": area_units(check.site_area_m2), "warnings": check.warnings, "findings": findings,
-            "links": {"report_pdf": f"{base}/report.pdf", "report_html": f"{base}/report",
+            "links": {"report_pdf": links["report_pdf"], "report_html": links["report_html"],
                       "page": f"/maps/checks/{check.id}"}}
 
 

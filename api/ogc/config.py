@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from api.ogc.raster import raster_collection
 from api.ogc.tiles import tile_provider
+from layers.crs import CHINA_BOUNDS
 from layers.models import Layer
 
 __all__ = ["CRS84", "EPSG", "OUTPUT_CRS", "STORAGE_CRS", "DEFAULT_ITEMS", "MAX_ITEMS", "build_config",
@@ -75,7 +76,7 @@ def _collection(layer: Layer, base_url: str) -> dict:
     if layer.kind == Layer.Kind.RASTER:
         return raster_collection(layer, base_url)
     version = layer.active_version
-    bbox = list(version.extent.extent) if version.extent else [73.0, 3.0, 136.0, 54.0]
+    bbox = list(version.extent.extent) if version.extent else list(CHINA_BOUNDS)
     return {
         "type": "collection",
         "title": {"zh": layer.title_zh, "en": layer.title_en},

@@ -9,13 +9,12 @@ from django.utils import translation
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from api.ogc.caller import current
-from api.serializers import CATEGORIES, CheckRequestSerializer, FindingSerializer
+from api.serializers import CATEGORIES, CheckRequestSerializer, CheckSerializer
 from blueprint import access
 from blueprint.errors import BlueprintError
 from compliance import services
 from compliance.models import Check, Job, Status
 from compliance.parsers import FORMATS
-from layers.crs import area_units
 from layers.models import Project
 
 __all__ = ["PROCESS_ID", "MEDIA_TYPE", "SiteComplianceProcessor", "check_outputs", "result_json"]
@@ -72,13 +71,15 @@ PROCESS_METADATA = {
     "outputs": {
         "result": {
             "title": {"zh": "检查结果", "en": "Check result"},
-            "description": {"zh": "结论、逐条规则的检查结果，以及存档检查和报告（HTML、PDF）的链接",
-                            "en": "Verdict, findings per rule, and links to the stored check and its "
-                                  "report (HTML, PDF)"},
+            "description": {"zh": "与 REST GET /api/checks/{id} 相同的检查结果：结论、逐条规则的检查结果、"
+                                  "用地红线，以及存档检查和报告（HTML、PDF）的链接",
+                            "en": "The same document as REST GET /api/checks/{id}: verdict, findings per "
+                                  "rule, the site, and links to the stored check and its report (HTML, PDF)"},
             "schema": {"type": "object", "contentMediaType": "application/json", "properties": {
+                "id": {"type": "string", "format": "uuid"},
                 "verdict": {"type": "string", "enum": [s.value for s in Status]},
                 "findings": {"type": "array"},
-                "check_id": {"type": "string", "format": "uuid"},
+                "site": {"type": "object", "contentMediaType": "application/geo+json"},
                 "links": {"type": "object"}}},
         }
     },
@@ -120,19 +121,12 @@ class SiteComplianceProcessor(BaseProcessor):
 
 
 def check_outputs(check: Check, site_url: str) -> dict:
-    """The process result of a stored check: verdict, findings and links, as REST words them."""
-    base = f"{site_url}/api/checks/{check.id}"
-    return {
-        "check_id": str(check.id), "verdict": check.verdict, "category": check.category,
-        "site_area": area_units(check.site_area_m2), "warnings": check.warnings,
-        "findings": FindingSerializer(check.findings.select_related("layer_version"), many=True).data,
-        "result_hash": check.result_hash,
-        "links": {"check": base, "report_html": f"{base}/report", "report_pdf": f"{base}/report.pdf"},
-    }
+    """The process result of a stored check: the very document REST answers for it."""
+    return CheckSerializer(check, context={"site_url": site_url}).data
 
 
 def result_json(check: Check, site_url: str) -> str:
-    return json.dumps(check_outputs(check, site_url), ensure_ascii=False)
+    return json.dumps(check_outputs(check, site_url), ensure_ascii=False, default=str)  # UUIDs (rerun_of)
 
 
 def _validated(inputs) -> dict:

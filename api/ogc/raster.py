@@ -7,6 +7,7 @@ import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from layers.crs import CHINA_BOUNDS
 from layers.imagery import visible_scenes
 from layers.models import Layer
 
@@ -28,7 +29,7 @@ def raster_collection(layer: Layer, base_url: str) -> dict:
         "description": {"zh": f"{layer.title_zh}（{len(scenes)} 景影像）",
                         "en": f"{layer.title_en} ({len(scenes)} scenes)"},
         "keywords": [layer.slug, layer.access_level, "imagery"],
-        "extents": {"spatial": {"bbox": bbox or [73.0, 3.0, 136.0, 54.0], "crs": CRS84},
+        "extents": {"spatial": {"bbox": bbox or list(CHINA_BOUNDS), "crs": CRS84},
                     "temporal": {"begin": f"{dates[0]}T00:00:00Z", "end": f"{dates[-1]}T23:59:59Z"}},
         "links": [{"type": "application/json", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
                    "title": "Map tiles (PNG, JPEG, WebP)",

@@ -45,7 +45,7 @@ def normalise(raw: RawSite, *, repair: bool) -> Normalised:
     """Convert a reader's result to a valid EPSG:4490 MultiPolygon, or raise why not."""
     parts, warnings = _polygonal(raw.geometries)
     _check_vertices(parts)
-    lonlat = list(crsmod.to_cgcs2000(np.array(parts, dtype=object), raw.source))
+    lonlat = list(crsmod.to_cgcs2000(np.array(parts, dtype=object), raw.source, within_china=True))
     repairs: list[tuple[str, str]] = []
     for i, (source_part, part) in enumerate(zip(parts, lonlat, strict=True)):
         problem = _problem(source_part, part, raw.source)

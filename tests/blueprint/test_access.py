@@ -119,9 +119,9 @@ def test_bad_tokens_are_refused_with_the_reason(client, kind, words):
 
 def test_a_token_scoped_to_districts_sees_only_their_projects(client):
     _, raw = make_token("county-system", interfaces=[Interface.GATE], districts=["370826"])
-    assert client.get(f"/api/gate/{PROJECT_CODE}", **bearer(raw)).status_code == 404
+    assert client.get(f"/api/gate/{PROJECT_CODE}?stage=1", **bearer(raw)).status_code == 404
     other = Project.objects.filter(code__contains="-370826-").first()
-    assert client.get(f"/api/gate/{other.code}", **bearer(raw)).status_code == 200
+    assert client.get(f"/api/gate/{other.code}?stage=1", **bearer(raw)).status_code == 200
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +144,9 @@ def _http(url: str, raw: str):
 
 def test_rate_limit_answers_429_with_retry_after_on_rest_and_ogc(server, committed_tokens):
     raw, _ = committed_tokens
-    statuses = [_http(f"{server}/api/gate/{PROJECT_CODE}", raw)[0] for _ in range(3)]
+    statuses = [_http(f"{server}/api/gate/{PROJECT_CODE}?stage=1", raw)[0] for _ in range(3)]
     assert statuses == [200, 200, 200]
-    status, headers, body = _http(f"{server}/api/gate/{PROJECT_CODE}", raw)
+    status, headers, body = _http(f"{server}/api/gate/{PROJECT_CODE}?stage=1", raw)
     assert status == 429 and 1 <= int(headers["Retry-After"]) <= 60
     assert headers["Content-Type"] == "application/problem+json" and "60" not in json.loads(body)["title"]
     status, headers, body = _http(f"{server}/ogc/collections?f=json", raw)

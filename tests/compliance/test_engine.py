@@ -180,7 +180,7 @@ def test_gate_follows_the_latest_check_and_notices_staleness(small_data, tmp_pat
     from tests.layers.helpers import write_geojson
 
     project = Project.objects.exclude(category="major_state_council").order_by("code").first()
-    assert gate(project.code).decision == "blocked"  # no check yet
+    assert gate(project.code, "1").decision == "blocked"  # no check yet
     check = check_project(project)
     decision = gate(project.code, "1")
     assert decision.check_result == check and not decision.stale

@@ -73,7 +73,7 @@ def test_geojson_geometry_dict_is_lon_lat_by_default():
     assert_same(parsed, SITE)
     assert (parsed.source_format, parsed.source_crs, parsed.warnings, parsed.repair) == (
         "geojson",
-        "EPSG:4326",
+        "OGC:CRS84",  # RFC 7946's own CRS, longitude first, recorded as such
         [],
         None,
     )

@@ -24,6 +24,12 @@ def geod_area(geom) -> float:
     return total
 
 
+def straight_edge_area_m2(geom, step: float = 5e-4) -> float:
+    """Ellipsoidal area of a polygon whose edges are straight in lon/lat (the service's edge
+    model, README "Compliance checks"): edges densified to `step` degrees (~50 m), then Geod."""
+    return geod_area(shapely.segmentize(geom, step))
+
+
 def square(lon: float, lat: float, metres: float) -> shapely.Polygon:
     """A roughly square polygon of side `metres` with its south-west corner at (lon, lat)."""
     east_lon, _, _ = CGCS2000_GEOD.fwd(lon, lat, 90, metres)
