@@ -200,3 +200,21 @@ def _csv_rows(entries):
         yield writer.writerow([timezone.localtime(entry.at).isoformat(), entry.actor, entry.role,
                                entry.action, entry.target, entry.bbox, entry.ip or "", entry.path,
                                json.dumps(entry.detail, ensure_ascii=False)])
+
+
+# --- the task queue ---------------------------------------------------------------------------
+
+def _register_queue_admin() -> None:
+    """procrastinate's job list, read-only and for administrators, under the one policy."""
+    from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    class QueueJobAdmin(ReadOnlyAdmin, ProcrastinateJobAdmin):
+        view_perm = Perm.MANAGE_USERS
+        actions = []  # retry, cancel and abort are the workers' and retry_stalled_jobs' business
+
+    admin.site.unregister(ProcrastinateJob)
+    admin.site.register(ProcrastinateJob, QueueJobAdmin)
+
+
+_register_queue_admin()

@@ -65,6 +65,20 @@ ensure_database() {
     "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS btree_gist;" "$DB_NAME" >/dev/null
 }
 
+# The province's front database (前置库) for the demo and tests: a second database in this cluster
+# with the three 多规 tables (exchange/sql/front_tables.sql), named by EXCHANGE_DATABASE_URL.
+ensure_exchange_database() {
+  local bin="$1" port="$2" name="${DB_NAME}_exchange"
+  if ! "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -Atqc \
+      "select 1 from pg_database where datname='$name'" postgres | grep -q 1; then
+    "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres "$name"
+  fi
+  PGOPTIONS="-c client_min_messages=warning" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -q \
+    -v ON_ERROR_STOP=1 -f "$ROOT/exchange/sql/front_tables.sql" "$name" >/dev/null
+  sed -i '/^EXCHANGE_DATABASE_URL=/d' "$ENV_FILE"
+  echo "EXCHANGE_DATABASE_URL=postgresql://postgres@127.0.0.1:$port/$name" >>"$ENV_FILE"
+}
+
 start() {
   local bin port
   bin="$(pg_bindir)"
@@ -73,6 +87,7 @@ start() {
     port="$(cat "$DATA_DIR/pg.port")"
     ensure_database "$bin" "$port"
     write_database_url "$port"
+    ensure_exchange_database "$bin" "$port"
     return 0
   fi
   if [ ! -f "$PGDIR/PG_VERSION" ]; then
@@ -87,6 +102,7 @@ start() {
     || die "PostGIS 启动失败，请查看 / PostGIS did not start, see $PGDIR/server.log"
   ensure_database "$bin" "$port"
   write_database_url "$port"
+  ensure_exchange_database "$bin" "$port"
 }
 
 stop() {

@@ -17,7 +17,7 @@ from blueprint.access_rules import rule_for
 from blueprint.models import ApiToken, AuditEntry, Interface, Role
 from compliance import services
 from compliance.jobs import enqueue_check
-from compliance.models import GateDecision, RuleSet
+from compliance.models import GateDecision, Job, RuleSet
 from layers.models import District, Layer, Project
 from tests.roles import make_person, make_token
 
@@ -137,6 +137,7 @@ ADMIN_MODELS = {
     "auth.user": ({"admin"}, {"admin"}),
     "blueprint.apitoken": ({"admin"}, {"admin"}),
     "blueprint.auditentry": ({"admin"}, set()),
+    "procrastinate.procrastinatejob": ({"admin"}, set()),
 }
 SCOPED = {"layers.project", "layers.siterevision", "compliance.check", "compliance.gatedecision"}
 ADMIN_PLAIN = {"index": 200, "login": 302, "logout": 405, "password_change": 200,
@@ -304,6 +305,7 @@ def _admin_kwargs(name: str | None, route: str, people, values) -> dict:
         "auth_user": lambda: people["owner"].pk,
         "blueprint_apitoken": lambda: ApiToken.objects.get(name="m-full").pk,
         "blueprint_auditentry": lambda: AuditEntry.objects.first().pk,
+        "procrastinate_procrastinatejob": lambda: Job.objects.get(pk=values["job"]).queue_job_id,
     }
     if name == "view_on_site":
         from django.contrib.contenttypes.models import ContentType
