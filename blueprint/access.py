@@ -45,14 +45,15 @@ class Perm(StrEnum):
     READ_REPORTS = "read_reports"
     CALL_GATE = "call_gate"
     MANAGE_USERS = "manage_users"  # users, roles, tokens and the audit log
+    SHARE_DATA = "share_data"  # the sharing page: rows sent to the province, re-sending them
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMINISTRATOR: frozenset(Perm),
     Role.CITY_PLANNER: frozenset({Perm.IMPORT_LAYERS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
-                                  Perm.READ_REPORTS, Perm.CALL_GATE}),
+                                  Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA}),
     Role.COUNTY_PLANNER: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS,
-                                    Perm.CALL_GATE}),
+                                    Perm.CALL_GATE, Perm.SHARE_DATA}),
     Role.APPLICANT: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
     Role.SYSTEM: frozenset(),  # a token's functions come from its interfaces
     Role.ANONYMOUS: frozenset(),
@@ -63,6 +64,7 @@ INTERFACE_PERMS: dict[str, frozenset[Perm]] = {
     Interface.GATE: frozenset({Perm.CALL_GATE}),
     Interface.CHECKS: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS}),
     Interface.COMPLIANCE_PROCESS: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
+    Interface.EXCHANGE_NOTIFY: frozenset(),
 }
 
 # Red-line and farmland detail (restricted) is for the city level; county planners meet it

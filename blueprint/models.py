@@ -28,6 +28,7 @@ class Interface(models.TextChoices):
     GATE = "gate", _("acceptance gate (受理闸口)")
     CHECKS = "checks", _("REST compliance checks and reports (合规性检查)")
     COMPLIANCE_PROCESS = "compliance_process", _("OGC site-compliance process (合规性检查处理服务)")
+    EXCHANGE_NOTIFY = "exchange_notify", _("province's feedback notification (省级回执通知)")
 
 
 STAFF_ROLES = (Role.ADMINISTRATOR, Role.CITY_PLANNER, Role.COUNTY_PLANNER)

@@ -276,5 +276,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
                 "fontTools": {"level": "WARNING"},
                 # procrastinate logs every job's start and end at INFO; failures stay visible.
-                "procrastinate": {"level": env.str("QUEUE_LOG_LEVEL", default="WARNING")}},
+                "procrastinate": {"level": env.str("QUEUE_LOG_LEVEL", default="WARNING")},
+                "pyogrio": {"level": "WARNING"}},  # a line per Shapefile written for the province
 }

@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("exchange/", include("exchange.urls")),
     path("ogc/", include("api.ogc.urls")),
     path("tiles/imagery/", include("api.imagery_urls")),
 ]

@@ -6,7 +6,7 @@ from blueprint.tasks import app, task
 from exchange import delivery
 from exchange.front import FrontUnavailable
 
-__all__ = ["push", "sync"]
+__all__ = ["push", "sync", "poll", "defer_poll"]
 
 # The province down or slow: try again after 2, 4, 8 … s; the minute's `sync` catches up after that.
 _RETRY = RetryStrategy(max_attempts=8, exponential_wait=2, retry_exceptions={FrontUnavailable})
@@ -25,3 +25,21 @@ def sync(timestamp: int) -> int:
     """Every minute: send what is still pending (after an outage), then read the feedback."""
     delivery.push()
     return delivery.poll()
+
+
+@task(name="exchange.poll", queue="exchange", queueing_lock="exchange-poll")
+def poll() -> int:
+    """Read the province's feedback now (its notification call)."""
+    return delivery.poll()
+
+
+def defer_poll() -> None:
+    """Queue one feedback read (at most one waits)."""
+    from django.db import transaction
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    try:
+        with transaction.atomic():
+            poll.defer()
+    except AlreadyEnqueued:
+        pass

@@ -82,3 +82,17 @@ def test_a_rejected_row_is_shown_corrected_sent_again_and_accepted(front, provin
     assert again.state == State.ACCEPTED and rejected.state == State.REJECTED  # the old verdict stays
     rows = {r["dfsjzj"]: r for r in front_rows(front, Table.SITE)}
     assert rows[again.key]["sjsczt"] == 2 and rows[rejected.key]["sjsczt"] == 3
+
+
+def test_a_slow_province_times_the_push_out_and_the_retry_delivers(front, province, settings):
+    settings.BLUEPRINT = {**settings.BLUEPRINT, "EXCHANGE_STATEMENT_TIMEOUT_S": 1}
+    start = OutboxRow.objects.order_by("-id").values_list("id", flat=True).first()
+    add_site_revision(project(), inner_site(0.65))
+    busy = province.slow(4)  # its tables locked for 4 s: our insert waits past the 1 s timeout
+    with pytest.raises(FrontUnavailable):
+        delivery.push()
+    assert not OutboxRow.objects.filter(pk__gt=start).exclude(state=State.PENDING).exists()
+    busy.join()
+    delivery.push()
+    ours = OutboxRow.objects.filter(pk__gt=start)
+    assert sorted(keys_in_front(front)) == sorted(row.key for row in ours)
