@@ -47,11 +47,11 @@ def main() -> None:
         time.sleep(3)  # the worker's start
         project = bench_project()
         latency = [one_event(project, i) for i in range(args.latency)]
-        burst_s = burst(project, args.burst)
+        burst_times = burst(project, args.burst)
     finally:
         worker.terminate()
         worker.wait(30)
-    report(latency, args.burst, burst_s)
+    report(latency, args.burst, burst_times)
 
 
 def bench_project():
@@ -96,15 +96,18 @@ def one_event(project, i: int) -> float:
     return took
 
 
-def burst(project, n: int) -> float:
+def burst(project, n: int) -> tuple[float, float]:
+    """Commit n events as fast as one process can; return (all committed, all in the front) s."""
     start = time.perf_counter()
     keys = [event(project, 10_000 + i) for i in range(n)]
+    committed = time.perf_counter() - start
     while len(keys_present(keys)) < n:
         time.sleep(0.1)
-    return time.perf_counter() - start
+    return committed, time.perf_counter() - start
 
 
-def report(latency: list[float], n: int, burst_s: float) -> None:
+def report(latency: list[float], n: int, burst: tuple[float, float]) -> None:
+    committed_s, burst_s = burst
     p50, p95 = np.percentile(latency, [50, 95])
     verdict = "meets" if p95 <= BAR_P95_S else "MISSES"
     lines = [
@@ -119,6 +122,7 @@ def report(latency: list[float], n: int, burst_s: float) -> None:
         f"| {n} events committed at once → all rows in the front database | {burst_s:.1f} s"
         f" ({n / burst_s:.0f} events/s, {2 * n / burst_s:.0f} rows/s: each revision also invalidates the"
         " previous one) |",
+        f"| of which committing the {n} events (one process, a transaction each) | {committed_s:.1f} s |",
     ]
     text = "\n".join(lines)
     print(text)
