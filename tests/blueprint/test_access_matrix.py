@@ -91,7 +91,7 @@ SAMPLES: dict[str, Sample] = {
     r"\.(?P<fmt>png|jpg|jpeg|webp)$": Sample("get", "/tiles/imagery/blue_marble/0/0/0.png", 200, EVERYONE),
     "exchange/": Sample("get", "/exchange/", 200, STAFF),
     "exchange/rows/<int:pk>/resend": Sample("post", "/exchange/rows/999999999/resend", 404, STAFF),
-    "exchange/notify": Sample("post", "/exchange/notify", 202, STAFF),
+    "exchange/notify": Sample("post", "/exchange/notify", 202, STAFF | {"token_full"}),
     # OGC map tiles: a vector layer drawn as PNG (per-layer levels inside, as for its vector tiles).
     "ogc/collections/<slug:slug>/map/tiles/<str:tileMatrixSetId>/<str:tileMatrix>/<str:tileRow>/<str:tileCol>":
         Sample("get", "/ogc/collections/water_body/map/tiles/WebMercatorQuad/0/0/0", 200, EVERYONE),
