@@ -17,7 +17,7 @@ TILE_MATRIX_SET = "WebMercatorQuad"
 _FORMATS = {"png": "png", "jpeg": "jpg", "jpg": "jpg", "webp": "webp"}
 
 
-def raster_collection(layer: Layer) -> dict:
+def raster_collection(layer: Layer, base_url: str) -> dict:
     """A pygeoapi collection for a raster layer: coverage (GeoTIFF) plus links to map tiles."""
     scenes = visible_scenes(layer)
     bbox = list(layer.active_version.extent.extent) if layer.active_version.extent else None
@@ -31,7 +31,8 @@ def raster_collection(layer: Layer) -> dict:
         "extents": {"spatial": {"bbox": bbox or [73.0, 3.0, 136.0, 54.0], "crs": CRS84},
                     "temporal": {"begin": f"{dates[0]}T00:00:00Z", "end": f"{dates[-1]}T23:59:59Z"}},
         "links": [{"type": "application/json", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
-                   "title": "Map tiles (PNG, JPEG, WebP)", "href": f"collections/{layer.slug}/map/tiles"}],
+                   "title": "Map tiles (PNG, JPEG, WebP)",
+                   "href": f"{base_url}/collections/{layer.slug}/map/tiles"}],
         "providers": [{"type": "coverage", "name": "api.ogc.coverage.SceneCoverageProvider",
                        "data": layer.slug,
                        "format": {"name": "GTiff", "mimetype": "image/tiff; application=geotiff"}}],
