@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from blueprint import access
-from blueprint.access import Role
+from blueprint.access import Perm, Role
 from exchange.models import OutboxRow, State
 
 __all__ = ["rows_for", "STATE_LABELS"]
@@ -19,6 +19,8 @@ def rows_for(who, *, layer: str = "", county: str = "", state: str = "") -> Quer
     """The rows `who` may see (a county planner: those of their districts), filtered."""
     principal = access.principal(who) if hasattr(who, "META") else who
     rows = OutboxRow.objects.select_related("district", "layer", "project", "supersedes")
+    if Perm.SHARE_DATA not in principal.perms:  # e.g. the security and audit administrators
+        return rows.none()
     if principal.role == Role.COUNTY_PLANNER:
         scope = Q(pk__in=[])
         for code in principal.districts:
