@@ -62,6 +62,9 @@ RULES: list[tuple[str, Rule]] = [
     ("api/imagery*", LAYER_READ),  # imagery (being built): per-layer levels inside
     ("tiles/*", LAYER_READ),  # imagery / vector tiles (being built)
     ("maps/*", PAGE),  # map pages and their data endpoints (/maps/data/…)
+    # The province tells us it wrote feedback: we read it back (exchange/).
+    ("exchange/notify", Rule(Perm.SHARE_DATA, Interface.EXCHANGE_NOTIFY)),
+    ("exchange/*", Rule(Perm.SHARE_DATA)),  # the sharing page; county planners see their districts
     ("ogc/processes/*/execution", PROCESS),
     ("ogc/jobs*", PROCESS),
     ("ogc/collections/*/map/tiles*", LAYER_READ),  # map tiles (PNG), imagery and vector layers alike

@@ -283,3 +283,21 @@ def _csv_rows(entries):
         yield writer.writerow([timezone.localtime(entry.at).isoformat(), entry.actor, entry.role,
                                entry.action, entry.target, entry.bbox, entry.ip or "", entry.path,
                                json.dumps(entry.detail, ensure_ascii=False)])
+
+
+# --- the task queue ---------------------------------------------------------------------------
+
+def _register_queue_admin() -> None:
+    """procrastinate's job list, read-only, for the system administrator, under the one policy."""
+    from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    class QueueJobAdmin(ReadOnlyAdmin, ProcrastinateJobAdmin):
+        view_perm = Perm.EDIT_RULESETS  # the system administrator's (三员分立: running the service)
+        actions = []  # retry, cancel and abort are the workers' and retry_stalled_jobs' business
+
+    admin.site.unregister(ProcrastinateJob)
+    admin.site.register(ProcrastinateJob, QueueJobAdmin)
+
+
+_register_queue_admin()

@@ -73,11 +73,13 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "procrastinate.contrib.django",
     "blueprint",
     "layers",
     "compliance",
     "api",
     "maps",
+    "exchange",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -251,8 +253,9 @@ BLUEPRINT = {
     # A check's read is prepared once per database connection (turn off behind pgbouncer in
     # transaction mode, where a session's prepared statements do not follow it).
     "PREPARED_STATEMENTS": env.bool("DB_PREPARED_STATEMENTS", default=True),
-    # A job `running` longer than this lost its worker: it is queued again, up to JOB_MAX_ATTEMPTS claims.
-    "JOB_STALE_SECONDS": env.int("JOB_STALE_SECONDS", default=900),
+    # A worker silent (no heartbeat) this long is dead: its running jobs are run again, and a job
+    # whose workers died JOB_MAX_ATTEMPTS times is failed (blueprint/tasks.py).
+    "JOB_STALE_SECONDS": env.int("JOB_STALE_SECONDS", default=60),
     "JOB_MAX_ATTEMPTS": env.int("JOB_MAX_ATTEMPTS", default=2),
     # Extra checks for unified project codes (dotted paths to callables taking the code).
     "PROJECT_CODE_CHECKS": env.list("PROJECT_CODE_CHECKS", default=[]),
@@ -267,6 +270,30 @@ BLUEPRINT = {
         "tiles": env.str("RATE_LIMIT_TILES", default="6000/m"),
         "coverages": env.str("RATE_LIMIT_COVERAGES", default="600/m"),
     },
+    # Sharing with the province (exchange/): its front database (前置库); empty: nothing is sent
+    # (the outbox still fills, and is sent once it is set).
+    "EXCHANGE_DATABASE_URL": env.str("EXCHANGE_DATABASE_URL", default=""),
+    # The city's prefix of 地方数据主键 (DFSJZJ), unique among the systems writing to the province.
+    "EXCHANGE_KEY_PREFIX": env.str("EXCHANGE_KEY_PREFIX", default="YZLT"),
+    # 办理单位 of the 前期意见 rows: the planning bureau (统一社会信用代码 and name).
+    "EXCHANGE_BUREAU_CODE": env.str("EXCHANGE_BUREAU_CODE", default="11370800MB2856954X"),
+    "EXCHANGE_BUREAU_NAME": env.str("EXCHANGE_BUREAU_NAME", default="济宁市自然资源和规划局"),
+    # What the province's SJSCZT codes mean (provinces differ): code → sent | accepted | rejected.
+    "EXCHANGE_STATUS_CODES": env.json("EXCHANGE_STATUS_CODES",
+                                      default={"0": "sent", "1": "sent", "2": "accepted", "3": "rejected"}),
+    # Rows per push.
+    "EXCHANGE_BATCH": env.int("EXCHANGE_BATCH", default=500),
+    # Seconds a statement on the front database may take (a slow province) before the push retries.
+    "EXCHANGE_STATEMENT_TIMEOUT_S": env.int("EXCHANGE_STATEMENT_TIMEOUT_S", default=30),
+}
+
+# The task queue (procrastinate, on this database): every task kind is registered by one of
+# these modules, the one list of them; `manage.py procrastinate worker` runs them.
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
+PROCRASTINATE_IMPORT_PATHS = ["blueprint.tasks", "compliance.tasks", "exchange.tasks"]
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": 10.0,
+    "stalled_worker_timeout": float(BLUEPRINT["JOB_STALE_SECONDS"]),
 }
 
 # The audit log is kept at least this long (Cybersecurity Law art. 21: six months). Nothing in the
@@ -321,5 +348,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
                 "fontTools": {"level": "WARNING"},
-                "axes": {"level": "WARNING"}},
+                "axes": {"level": "WARNING"},
+                # procrastinate logs every job's start and end at INFO; failures stay visible.
+                "procrastinate": {"level": env.str("QUEUE_LOG_LEVEL", default="WARNING")},
+                "pyogrio": {"level": "WARNING"}},  # a line per Shapefile written for the province
 }

@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/2fa/verify/", otp.verify, name="otp_verify"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("exchange/", include("exchange.urls")),
     path("ogc/", include("api.ogc.urls")),
     # The landing page without the slash too: pygeoapi's links say /ogc?f=json (not a redirect).
     path("ogc", pygeoapi_views.landing_page),

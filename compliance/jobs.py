@@ -1,20 +1,17 @@
-"""A small PostgreSQL-backed queue for checks too big to answer within a request.
+"""Checks too big to answer within a request, run by procrastinate's workers.
 
-Workers claim jobs with SELECT … FOR UPDATE SKIP LOCKED, so several can run side by side
-without a broker; a job's result is an ordinary stored check. A job whose worker died (left
-`running` past `JOB_STALE_SECONDS`) is queued again, and failed after `JOB_MAX_ATTEMPTS` tries.
+`enqueue_check` writes the job record (what the OGC job list and REST read) and defers the
+`compliance.run_check` task in the caller's transaction: a rolled-back request queues nothing.
+procrastinate does the queueing, locking and retrying; a job whose worker died is run again by
+`blueprint.tasks.retry_stalled_jobs`, and failed with WORKER_LOST after JOB_MAX_ATTEMPTS tries.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from datetime import timedelta
 
 import shapely
-from django.conf import settings
-from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from blueprint.errors import BlueprintError
@@ -22,7 +19,8 @@ from compliance.models import Check, Job
 from compliance.services import run_check
 from layers.models import Project, SiteRevision
 
-__all__ = ["enqueue_check", "record_finished", "recover_stale", "run_next", "work"]
+__all__ = ["INTERNAL_ERROR", "WORKER_LOST", "enqueue_check", "defer", "record_finished", "run_job",
+           "give_up", "dismiss"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +43,17 @@ def enqueue_check(geom: shapely.Geometry, *, created_by: str = "", **check_args)
     payload = {"site_wkb": shapely.to_wkb(geom, hex=True), "args": check_args,
                "project_id": project.pk if project else None,
                "site_revision_id": revision.pk if revision else None}
-    return Job.objects.create(payload=payload, created_by=created_by)
+    with transaction.atomic():
+        return defer(Job.objects.create(payload=payload, created_by=created_by))
+
+
+def defer(job: Job) -> Job:
+    """Hand a job record to the queue (in the caller's transaction)."""
+    from compliance.tasks import run_check_task
+
+    job.queue_job_id = run_check_task.defer(job_id=str(job.pk))
+    job.save(update_fields=["queue_job_id"])
+    return job
 
 
 def record_finished(check: Check, *, created_by: str = "") -> Job:
@@ -55,30 +63,30 @@ def record_finished(check: Check, *, created_by: str = "") -> Job:
                               created_by=created_by, started_at=check.created_at, finished_at=now)
 
 
-def recover_stale(now=None) -> int:
-    """Queue again (or fail, past the attempt limit) the jobs whose worker stopped; return how many."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.BLUEPRINT["JOB_STALE_SECONDS"])
-    stale = Job.objects.filter(state=Job.State.RUNNING, started_at__lt=cutoff)
-    limit = settings.BLUEPRINT["JOB_MAX_ATTEMPTS"]
-    failed = stale.filter(attempts__gte=limit).update(state=Job.State.FAILED, error=WORKER_LOST,
-                                                      finished_at=now)
-    requeued = stale.filter(attempts__lt=limit).update(state=Job.State.QUEUED, started_at=None)
-    if failed or requeued:
-        logger.warning("stale jobs: %s queued again, %s failed", requeued, failed)
-    return failed + requeued
+def run_job(job_id: str, attempt: int = 0) -> str | None:
+    """Run a queued check (the task's body); return the job's final state, None if it is gone.
+
+    A domain error fails the job with its problem; a bug fails this job only (logged).
+    """
+    claimed = Job.objects.filter(pk=job_id, state__in=[Job.State.QUEUED, Job.State.RUNNING])
+    if not claimed.update(state=Job.State.RUNNING, started_at=timezone.now(), attempts=attempt):
+        logger.warning("job %s is finished or dismissed; not run", job_id)
+        return None
+    job = Job.objects.get(pk=job_id)
+    try:
+        check = _run(job)
+    except BlueprintError as exc:
+        return _finish(job, state=Job.State.FAILED, error=exc.as_problem())
+    except Exception:  # a bug in one job must neither stop the worker nor leave the job running
+        logger.exception("job %s failed with an unexpected error", job.pk)
+        return _finish(job, state=Job.State.FAILED, error=INTERNAL_ERROR)
+    return _finish(job, state=Job.State.DONE, check_result=check)
 
 
-def _claim() -> Job | None:
-    with transaction.atomic():
-        job = (Job.objects.select_for_update(skip_locked=True)
-               .filter(state=Job.State.QUEUED).order_by("created_at").first())
-        if job is None:
-            return None
-        Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now(),
-                                             attempts=F("attempts") + 1)
-    job.refresh_from_db()
-    return job
+def give_up(job_id: str) -> None:
+    """Fail a job whose workers kept dying (called by the task in place of another run)."""
+    Job.objects.filter(pk=job_id, state__in=[Job.State.QUEUED, Job.State.RUNNING]).update(
+        state=Job.State.FAILED, error=WORKER_LOST, finished_at=timezone.now())
 
 
 def _run(job: Job) -> Check:
@@ -90,49 +98,22 @@ def _run(job: Job) -> Check:
         **payload["args"])
 
 
-def _finish(job: Job, **fields) -> None:
+def _finish(job: Job, **fields) -> str | None:
     fields["finished_at"] = timezone.now()
-    # Only this claim may finish the job: not one recovered as stale meanwhile, nor one dismissed.
-    claimed = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, attempts=job.attempts)
-    if claimed.update(**fields) == 0:
-        logger.warning("job %s was recovered or dismissed while it ran; its outcome is dropped", job.pk)
-        return
-    for name, value in fields.items():
-        setattr(job, name, value)
-
-
-def run_next() -> Job | None:
-    """Run the oldest queued job, if any; return it (done or failed, never left running)."""
-    recover_stale()
-    job = _claim()
-    if job is None:
+    # Only this attempt may finish the job: not an older one coming back, nor a dismissed job.
+    mine = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, attempts=job.attempts)
+    if mine.update(**fields) == 0:
+        logger.warning("job %s was re-run or dismissed while it ran; its outcome is dropped", job.pk)
         return None
-    try:
-        check = _run(job)
-    except BlueprintError as exc:
-        _finish(job, state=Job.State.FAILED, error=exc.as_problem())
-    except Exception:  # a bug in one job must neither stop the worker nor leave the job running
-        logger.exception("job %s failed with an unexpected error", job.pk)
-        _finish(job, state=Job.State.FAILED, error=INTERNAL_ERROR)
-    else:
-        _finish(job, state=Job.State.DONE, check_result=check)
-    logger.info("job %s %s", job.pk, job.state)
-    return job
+    logger.info("job %s %s", job.pk, fields["state"])
+    return fields["state"]
 
 
-def work(poll_seconds: float = 1.0, once: bool = False) -> None:
-    """Run jobs until stopped (or until the queue is empty when `once`)."""
-    while True:
-        try:
-            job = run_next()
-        except DatabaseError:  # the database went away: wait for it rather than exit
-            logger.exception("worker cannot reach the database; retrying in %s s", poll_seconds)
-            connection.close()
-            if once:
-                raise
-            time.sleep(poll_seconds)
-            continue
-        if job is None:
-            if once:
-                return
-            time.sleep(poll_seconds)
+def dismiss(job: Job) -> None:
+    """Delete a job record and cancel its queued work; a check it already stored stays."""
+    from blueprint.tasks import app
+
+    with transaction.atomic():
+        if job.queue_job_id is not None and job.state == Job.State.QUEUED:
+            app.job_manager.cancel_job_by_id(job.queue_job_id, delete_job=True)
+        job.delete()

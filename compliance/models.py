@@ -128,7 +128,12 @@ class GateDecision(models.Model):
 
 
 class Job(models.Model):
-    """A check queued for the background worker (huge sites, or `Prefer: respond-async`)."""
+    """The record of a background check (huge sites, or `Prefer: respond-async`).
+
+    procrastinate queues, locks, retries and runs the work (its job is `queue_job_id`); this row
+    keeps what the OGC job list and REST need and procrastinate does not: the owner, the stored
+    check it produced, the problem it failed with, and its times.
+    """
 
     class State(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -145,8 +150,9 @@ class Job(models.Model):
     created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    # Claims so far: a worker's claim token, and the limit on re-running a job whose worker died.
+    # procrastinate's attempt that owns the record: an older attempt coming back may not finish it.
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    queue_job_id = models.BigIntegerField(_("queue job (procrastinate)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("background job")

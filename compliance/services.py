@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
-from blueprint import audit
+from blueprint import audit, events
 from blueprint.access import not_found
 from blueprint.db import insert_together
 from blueprint.errors import InvalidInput
@@ -126,8 +126,8 @@ def run_check(geom_cgcs2000: shapely.Geometry, *, category: str = Project.Catego
     """Check a site (EPSG:4490) against every applicable rule and store the immutable result.
 
     Three statements: the present (active rule set and layer versions), everything the site
-    meets, and the result written with its findings and audit entry — one statement, atomic on
-    its own, so no transaction is opened here (inside a caller's, it is part of that one).
+    meets, and the result written with its findings and audit entry — one statement, in one
+    transaction with what the `check_stored` subscribers write (inside a caller's, a savepoint).
     """
     _check_category(category)
     started = time.perf_counter()
@@ -155,7 +155,9 @@ def run_check(geom_cgcs2000: shapely.Geometry, *, category: str = Project.Catego
                         actor=created_by or None, project=project.code if project else None,
                         verdict=check.verdict, rerun_of=str(rerun_of.id) if rerun_of else None,
                         result_hash=check.result_hash)
-    insert_together([check, *rows, entry])
+    with transaction.atomic():  # the result and what subscribers write about it (the outbox)
+        insert_together([check, *rows, entry])
+        events.send(events.check_stored, check=check)
     return check
 
 

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg2
 import pyogrio
 from django.contrib.gis.geos import Polygon
 from django.db import DatabaseError, connection, transaction
@@ -190,9 +189,11 @@ def _load(cursor, rows: Rows, version: LayerVersion) -> None:
     cursor.execute(f"CREATE TABLE {features} (LIKE layers_feature INCLUDING DEFAULTS)")
     stream = Stream(iter(rows))
     try:
-        cursor.copy_expert(f"COPY {features} ({COPY_COLUMNS}) FROM STDIN (FORMAT csv)", stream,
-                           size=1 << 20)
-    except (DatabaseError, psycopg2.Error):  # copy_expert bypasses Django's error wrapping
+        # psycopg 3 (what Django picks once procrastinate brings it): COPY fed from the stream.
+        with cursor.cursor.copy(f"COPY {features} ({COPY_COLUMNS}) FROM STDIN (FORMAT csv)") as copy:
+            while chunk := stream.read(1 << 20):
+                copy.write(chunk)
+    except (DatabaseError, cursor.db.Database.Error):  # COPY bypasses Django's error wrapping
         if stream.error is not None:
             raise stream.error from None
         raise

@@ -11,7 +11,7 @@ from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from blueprint import access, audit
+from blueprint import access, audit, events
 from blueprint.errors import InvalidInput, NotFound
 from layers import crs
 from layers.codes import parse_unified_project_code
@@ -73,6 +73,7 @@ def on_version_activated(layer: Layer, version: LayerVersion) -> None:
     """Keep derived tables in step with a newly active version (inside its transaction)."""
     if layer.slug == DISTRICT_LAYER:
         _rebuild_districts(version)
+    events.send(events.version_activated, layer=layer, version=version)
 
 
 _LEVELS = {"省": District.Level.PROVINCE, "市": District.Level.CITY, "县": District.Level.COUNTY,
@@ -198,6 +199,7 @@ def add_site_revision(project: Project, geom_cgcs2000: shapely.Geometry, *, sour
         source_crs=source_crs, geometry_hash=geometry_hash(geom_cgcs2000), note=note)
     audit.record("site.revise", target=project.code, revision=revision.number,
                  area_m2=round(revision.area_m2, 2), geometry_hash=revision.geometry_hash, note=note)
+    events.send(events.site_revised, revision=revision)
     return revision
 
 

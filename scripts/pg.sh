@@ -204,6 +204,19 @@ init_cluster() {
   rm -f "$pwfile"
 }
 
+# The province's front database (前置库) for the demo and tests: a second database of this cluster,
+# its own role, the three 多规 tables (exchange/sql/front_tables.sql); EXCHANGE_DATABASE_URL names it.
+EXCHANGE_ROLE=blueprint_exchange
+provision_exchange() {
+  local name="${DB_NAME}_exchange"
+  ensure_role "$EXCHANGE_ROLE"
+  ensure_database "$name" "$EXCHANGE_ROLE"
+  PGPASSWORD="$(role_password "$EXCHANGE_ROLE")" PGOPTIONS="-c client_min_messages=warning" \
+    "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$EXCHANGE_ROLE" -d "$name" -v ON_ERROR_STOP=1 -q \
+    -f "$ROOT/exchange/sql/front_tables.sql" >/dev/null
+  env_set EXCHANGE_DATABASE_URL "$(database_url "$EXCHANGE_ROLE" "$name" | sed 's|^postgis://|postgresql://|')"
+}
+
 start() {
   PG_BIN="$(pg_bindir)"
   prepare_dir
@@ -220,6 +233,7 @@ start() {
   fi
   require_passwords
   provision
+  provision_exchange
 }
 
 stop() {

@@ -25,8 +25,8 @@ cat >&2 <<MSG
   Stop with Ctrl-C; \`make stop\` stops the database too.
 
 MSG
-# The background worker runs huge checks; it stops with the web server.
-"$VENV/bin/python" "$ROOT/manage.py" run_worker &
+# procrastinate's worker (huge checks, sharing pushes, feedback polls); it stops with the web server.
+"$VENV/bin/python" "$ROOT/manage.py" procrastinate worker &
 worker=$!
 trap 'kill $worker 2>/dev/null' EXIT INT TERM
 "$VENV/bin/gunicorn" -c python:blueprint.gunicorn_conf blueprint.wsgi --chdir "$ROOT" --bind "127.0.0.1:$PORT" \

@@ -1,7 +1,8 @@
-"""A pygeoapi process manager whose jobs are compliance.models.Job rows (run by `run_worker`).
+"""A pygeoapi process manager whose jobs are compliance.models.Job records.
 
 Every Job is a site-compliance check, whether queued through REST or OGC, so the OGC job list,
-status, results and dismissal read the same table the worker serves; nothing is kept in files.
+status, results and dismissal read the same records procrastinate's workers finish (see
+compliance/jobs.py); nothing is kept in files, and jobs survive restarts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 from api.ogc.caller import current
 from api.ogc.processes import MEDIA_TYPE, PROCESS_ID, SiteComplianceProcessor, result_json
 from blueprint import access
-from compliance.jobs import record_finished
+from compliance.jobs import dismiss, record_finished
 from compliance.models import Job
 
 __all__ = ["JobManager"]
@@ -69,7 +70,7 @@ class JobManager(BaseManager):
 
     def delete_job(self, job_id: str) -> bool:
         """Dismiss a job: its row goes; a check it already stored stays (checks are immutable)."""
-        _job(job_id).delete()
+        dismiss(_job(job_id))
         return True
 
     def __repr__(self) -> str:

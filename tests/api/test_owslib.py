@@ -251,9 +251,10 @@ def test_execute_a_clean_site_passes(server, small_data):
 
 
 def run_worker_once() -> None:
-    """The real `run_worker` command on the test database, as `make run` starts it."""
+    """procrastinate's real worker command on the test database, as `make run` starts it."""
     env = app_env()
-    subprocess.run([sys.executable, "manage.py", "run_worker", "--once"], cwd=ROOT, env=env, check=True,
+    subprocess.run([sys.executable, "manage.py", "procrastinate", "worker", "--one-shot",
+                    "--queues", "checks"], cwd=ROOT, env=env, check=True,
                    timeout=120, capture_output=True)
 
 

@@ -20,7 +20,8 @@ from blueprint.access_rules import rule_for
 from blueprint.models import ApiToken, AuditEntry, Interface, Role
 from compliance import services
 from compliance.jobs import enqueue_check
-from compliance.models import GateDecision, RuleSet
+from compliance.models import GateDecision, Job, RuleSet
+from exchange.models import OutboxRow
 from layers.models import District, Layer, Project
 from tests.roles import log_in, make_person, make_token
 
@@ -109,6 +110,9 @@ SAMPLES: dict[str, Sample] = {
     "api/imagery/<slug:slug>/scenes": Sample("get", "/api/imagery/blue_marble/scenes", 200, READERS),
     "tiles/imagery/(?P<slug>[-\\w]+)/(?P<z>\\d{1,2})/(?P<x>\\d{1,8})/(?P<y>\\d{1,8})"
     r"\.(?P<fmt>png|jpg|jpeg|webp)$": Sample("get", "/tiles/imagery/blue_marble/0/0/0.png", 200, READERS),
+    "exchange/": Sample("get", "/exchange/", 200, DATA_STAFF),
+    "exchange/rows/<int:pk>/resend": Sample("post", "/exchange/rows/999999999/resend", 404, DATA_STAFF),
+    "exchange/notify": Sample("post", "/exchange/notify", 202, DATA_STAFF | {"token_full"}),
     # OGC map tiles: a vector layer drawn as PNG (per-layer levels inside, as for its vector tiles).
     "ogc/collections/<slug:slug>/map/tiles/<str:tileMatrixSetId>/<str:tileMatrix>/<str:tileRow>/<str:tileCol>":
         Sample("get", "/ogc/collections/water_body/map/tiles/WebMercatorQuad/0/0/0", 200, READERS),
@@ -162,10 +166,13 @@ ADMIN_MODELS = {
     "blueprint.auditentry": ({"auditor"}, set()),
     "axes.accessattempt": ({"secadmin"}, set()),
     "otp_totp.totpdevice": ({"secadmin"}, set()),
+    "procrastinate.procrastinatejob": ({"sysadmin"}, set()),  # the queue: the system administrator's
+    "exchange.outboxrow": (DATA_STAFF, set()),
 }
 # Removing a lock-out unlocks the account; removing a 2FA device makes its owner enrol again.
 DELETABLE = {"axes.accessattempt": {"secadmin"}, "otp_totp.totpdevice": {"secadmin"}}
-SCOPED = {"layers.project", "layers.siterevision", "compliance.check", "compliance.gatedecision"}
+SCOPED = {"layers.project", "layers.siterevision", "compliance.check", "compliance.gatedecision",
+          "exchange.outboxrow"}
 ADMIN_PLAIN = {"index": 200, "login": 302, "logout": 405, "password_change": 200,
                "password_change_done": 200, "jsi18n": 200, "autocomplete": 403, "view_on_site": 404,
                None: 404}
@@ -341,6 +348,8 @@ def _admin_kwargs(name: str | None, route: str, people, values) -> dict:
         "blueprint_auditentry": lambda: AuditEntry.objects.first().pk,
         "axes_accessattempt": lambda: AccessAttempt.objects.get(username="m-locked").pk,
         "otp_totp_totpdevice": lambda: TOTPDevice.objects.filter(user=people["sysadmin"]).first().pk,
+        "procrastinate_procrastinatejob": lambda: Job.objects.get(pk=values["job"]).queue_job_id,
+        "exchange_outboxrow": lambda: OutboxRow.objects.filter(district_id="370811").first().pk,
     }
     if name == "view_on_site":
         from django.contrib.contenttypes.models import ContentType
