@@ -28,4 +28,5 @@ MSG
 worker=$!
 trap 'kill $worker 2>/dev/null' EXIT INT TERM
 "$VENV/bin/gunicorn" blueprint.wsgi --chdir "$ROOT" --bind "127.0.0.1:$PORT" \
-  --workers "${WEB_WORKERS:-2}" --access-logfile - --error-logfile -
+  --workers "${WEB_WORKERS:-2}" --access-logfile - --error-logfile - \
+  --limit-request-line 0  # the app answers an over-long URI itself (MAX_URI_LENGTH: a 414 in JSON)

@@ -56,7 +56,7 @@ def server(django_db_setup, django_db_blocker):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "blueprint.wsgi", "--bind",
-                             f"127.0.0.1:{port}", "--workers", "2"], env=env,
+                             f"127.0.0.1:{port}", "--workers", "2", "--limit-request-line", "0"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -6,12 +6,11 @@ from django.db.models import Q
 
 from api.ogc.raster import raster_collection
 from api.ogc.tiles import tile_provider
+from api.ogc.uris import CRS84, EPSG
 from layers.models import Layer
 
 __all__ = ["CRS84", "EPSG", "OUTPUT_CRS", "build_config", "visible_layers"]
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 OUTPUT_CRS = [CRS84, EPSG + "4490", EPSG + "3857"]
 
 

@@ -6,13 +6,12 @@ several scenes, possibly in several CRSs, so this provider reads through layers.
 
 from __future__ import annotations
 
-from pygeoapi.provider.base import (
-    BaseProvider,
-    ProviderInvalidQueryError,
-    ProviderItemNotFoundError,
-)
+import math
 
-from blueprint.errors import BlueprintError, NotFound
+from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
+
+from api.ogc.errors import provider_error
+from blueprint.errors import BlueprintError, InvalidInput, NotFound
 from layers import crs
 from layers.imagery import visible_scenes
 from layers.models import Layer
@@ -50,18 +49,43 @@ class SceneCoverageProvider(BaseProvider):
     def query(self, properties=None, subsets=None, bbox=None, bbox_crs=None, datetime_=None,
               format_="json", **kwargs):
         """Return the subset as GeoTIFF bytes (the only output: f=GTiff)."""
-        if format_ not in ("GTiff", "tif", "tiff"):
-            raise ProviderInvalidQueryError(
-                user_msg="仅提供 GeoTIFF：请加 f=GTiff。 (Only GeoTIFF output is offered: add f=GTiff.)")
         try:
+            if format_ not in ("GTiff", "tif", "tiff"):
+                raise InvalidInput("仅提供 GeoTIFF：请加 f=GTiff。"
+                                   " (Only GeoTIFF output is offered: add f=GTiff.)")
             source = crs.parse_crs(bbox_crs or "CRS84")
-            bands = [int(b) for b in properties or []]
+            _check_bbox(bbox or [], source.is_geographic)
+            bands = [_band(b) for b in properties or []]
             content, _meta = read_coverage(_on_or_before(self.scenes, datetime_),
                                            bbox=tuple(bbox) if bbox else None,
                                            bbox_crs=f"EPSG:{source.srid}", bands=bands)
-        except (BlueprintError, ValueError) as exc:
-            raise ProviderInvalidQueryError(user_msg=getattr(exc, "detail", str(exc))) from exc
+        except BlueprintError as exc:  # a missing date stays a 404, a bad bbox a 400
+            raise provider_error(exc) from exc
         return content
+
+
+def _band(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput("properties 应为波段序号，如 1,2,3。 (properties lists band numbers, e.g. 1,2,3.)",
+                           parameter="properties") from None
+
+
+def _check_bbox(bbox: list[float], geographic: bool) -> None:
+    """Four finite numbers, min below max, in degrees within ±180/±90 when the CRS is geographic."""
+    if not bbox:
+        return
+    if len(bbox) != 4 or not all(math.isfinite(v) for v in bbox):
+        raise InvalidInput("bbox 应为 4 个有限数：最小 x,最小 y,最大 x,最大 y。"
+                           " (bbox takes 4 finite numbers: minx,miny,maxx,maxy.)", parameter="bbox")
+    west, south, east, north = bbox
+    if west >= east or south >= north:
+        raise InvalidInput("bbox 的最小值应小于最大值（先西后东、先南后北）。"
+                           " (bbox: each minimum must be below its maximum.)", parameter="bbox")
+    if geographic and not (-180 <= west and east <= 180 and -90 <= south and north <= 90):
+        raise InvalidInput("bbox 的经度应在 ±180、纬度在 ±90 之内。"
+                           " (bbox: longitudes within ±180, latitudes within ±90.)", parameter="bbox")
 
 
 def _on_or_before(scenes, datetime_: str | None):

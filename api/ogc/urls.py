@@ -2,12 +2,13 @@
 
 import pygeoapi.api.itemtypes as pygeoapi_items
 import pygeoapi.django_.views as pygeoapi_views
-from django.urls import path
+from django.urls import URLPattern, path
 from pygeoapi.django_.urls import urlpatterns as pygeoapi_urlpatterns
 
 from api.ogc import map_tiles, tile_views
 from api.ogc.adapter import execute_from_django
 from api.ogc.bbox import transform_bbox
+from api.ogc.guard import METHODS, READ, guarded
 
 # pygeoapi's views look this name up at request time: serve them from our cached API objects.
 pygeoapi_views.execute_from_django = execute_from_django
@@ -20,7 +21,15 @@ _TILES = "collections/<str:collection_id>/tiles/<str:tileMatrixSetId>"
 # OGC API – Tiles map tiles (pygeoapi 0.24 serves vector tiles only): imagery, and vector layers drawn
 # as PNG on the server (api/ogc/map_tiles.py).
 _MAP_TILES = "collections/<slug:slug>/map/tiles"
-urlpatterns = [
+
+def _guarded(pattern: URLPattern) -> URLPattern:
+    """The route behind api/ogc/guard.py: its methods only, reads under the statement timeout."""
+    methods = METHODS.get(pattern.name, READ)
+    view = guarded(pattern.callback, methods, execution=pattern.name == "process-execution")
+    return URLPattern(pattern.pattern, view, pattern.default_args, pattern.name)
+
+
+urlpatterns = [_guarded(p) for p in [
     path(_MAP_TILES, map_tiles.collection_map_tilesets, name="map-tilesets"),
     path(f"{_MAP_TILES}/<str:tileMatrixSetId>/<str:tileMatrix>/<str:tileRow>/<str:tileCol>",
          map_tiles.collection_map_tile, name="map-tile"),
@@ -30,6 +39,6 @@ urlpatterns = [
     path(f"{_TILES}/<str:tileMatrix>/<str:tileRow>/<str:tileCol>", tile_views.collection_tile,
          name="collection-item-tiles"),
     *pygeoapi_urlpatterns,
-]
+]]
 
 __all__ = ["urlpatterns"]
