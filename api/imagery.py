@@ -14,8 +14,8 @@ import datetime as dt
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from blueprint import access
+from blueprint.caching import not_modified
 from blueprint.errors import InvalidInput, NotFound, echo
-from blueprint.http import not_modified
 from layers.models import Layer
 from layers.mosaic import TILE_FORMATS, layer_scenes, render_tile, tile_etag, tile_scenes
 

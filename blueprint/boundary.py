@@ -28,8 +28,8 @@ from blueprint.errors import (
     error_response,
 )
 
-__all__ = ["ErrorBoundaryMiddleware", "bad_request", "forbidden", "not_found", "server_error",
-           "too_large"]
+__all__ = ["ErrorBoundaryMiddleware", "bad_request", "forbidden", "csrf_failure", "not_found",
+           "server_error", "too_large"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -56,6 +56,13 @@ def forbidden(request: HttpRequest, exception=None) -> HttpResponse:
     """403 raised by Django itself (e.g. a missing CSRF token)."""
     return error_response(request, Forbidden("无权访问或缺少 CSRF 令牌。"
                                              " (Forbidden, or the CSRF token is missing.)"))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """settings.CSRF_FAILURE_VIEW: a session request without its CSRF token, in the path's form."""
+    return error_response(request, Forbidden("缺少或无效的 CSRF 令牌：请刷新页面后重试；系统调用请用"
+                                             " Authorization: Bearer 令牌。 (The CSRF token is missing or"
+                                             " wrong: reload the page; systems send a bearer token.)"))
 
 
 def not_found(request: HttpRequest, exception=None) -> HttpResponse:

@@ -80,6 +80,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "blueprint.urls"
+CSRF_FAILURE_VIEW = "blueprint.boundary.csrf_failure"  # the error boundary's form, not Django's page
 WSGI_APPLICATION = "blueprint.wsgi.application"
 
 TEMPLATES = [

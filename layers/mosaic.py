@@ -30,8 +30,8 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.models import ImageData
 from rio_tiler.mosaic import mosaic_reader
 
+from blueprint.caching import etag
 from blueprint.errors import InvalidInput, NotFound
-from blueprint.http import etag
 from layers.imagery import scene_path, visible_scenes
 from layers.models import Layer
 

@@ -19,9 +19,9 @@ from api.ogc import raster
 from api.ogc.tile_views import cached, visible_tile_provider
 from api.ogc.uris import CRS84
 from blueprint import access
+from blueprint.caching import etag as tile_etag
+from blueprint.caching import not_modified
 from blueprint.errors import InvalidInput, echo
-from blueprint.http import etag as tile_etag
-from blueprint.http import not_modified
 from layers.map_tiles import render_map_tile
 from layers.models import Layer
 from layers.styles import layer_style

@@ -15,8 +15,8 @@ from django.http import HttpRequest, HttpResponse
 
 from api.ogc.adapter import api_for, execute_from_django
 from api.ogc.tiles import MVT_MIMETYPE
-from blueprint.http import etag as tile_etag
-from blueprint.http import not_modified
+from blueprint.caching import etag as tile_etag
+from blueprint.caching import not_modified
 from layers.tiles import TILE_MATRIX_SETS
 
 __all__ = ["collection_tile", "collection_tileset", "visible_tile_provider", "cached"]

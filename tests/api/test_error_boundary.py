@@ -328,3 +328,52 @@ def test_reasons_show_no_temporary_paths_nor_gdal_text(client, planner):
         body = assert_problem(response, 400)
         assert "/tmp" not in body["detail"] and "site-" not in body["detail"], body["detail"]
         assert "GDAL" not in body["detail"] and "driver" not in body["detail"].lower(), body["detail"]
+
+
+def test_head_answers_as_get_without_a_body(client):
+    for path in (ITEMS, f"{ITEMS}/1"):
+        response = client.head(path, {"f": "json"})
+        assert response.status_code == 200 and response.content == b""
+        assert response["Content-Type"].startswith("application/")
+
+
+def test_a_page_refuses_a_method_as_a_page_with_allow(client):
+    response = client.post("/maps/")
+    assert response.status_code == 405 and "GET" in response["Allow"]
+    assert response["Content-Type"].startswith("text/html") and "GET" in response.content.decode()
+
+
+# --- imagery, tiles: one domain error, answered in each path's form --------------------------------
+
+RASTER_TILES = "/ogc/collections/hires_jining/map/tiles/WebMercatorQuad"
+
+
+@pytest.mark.parametrize("path,query,status", [
+    (f"{RASTER_TILES}/99/0/0", {}, 404),
+    (f"{RASTER_TILES}/15/0/0", {"f": "gif"}, 400),
+    (f"{RASTER_TILES}/15/0/0", {"date": "yesterday"}, 400),
+    (f"{RASTER_TILES}/x/0/0", {}, 400),
+    ("/ogc/collections/hires_jining/map/tiles/NoSuchQuad/1/0/0", {}, 404),
+    ("/ogc/collections/ecological_redline/map/tiles/WebMercatorQuad/1/0/0", {}, 404),
+    ("/ogc/collections/water_body/tiles/WebMercatorQuad/x/0/0", {}, 400),
+    ("/ogc/collections/water_body/tiles/WebMercatorQuad/1/9/9", {}, 404),
+])
+def test_tile_errors_are_ogc_json(client, path, query, status):
+    assert_ogc(client.get(path, query), status)
+
+
+def test_imagery_errors_are_problem_json(client):
+    assert_problem(client.get("/tiles/imagery/no_such_layer/1/1/1.png"), 404)
+    assert_problem(client.get("/tiles/imagery/hires_jining/15/1/1.png", {"date": "x"}), 400, "YYYY-MM-DD")
+    assert_problem(client.get("/api/imagery/no_such_layer/scenes"), 404)
+
+
+def test_a_csrf_failure_answers_in_its_face(planner):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(planner)
+    assert_problem(strict.post("/api/checks", json.dumps({"site": SITE}), content_type="application/json"),
+                   403, "CSRF")
+    page = strict.post("/accounts/logout/")
+    assert page.status_code == 403 and page["Content-Type"].startswith("text/html")
