@@ -49,6 +49,8 @@ PROBLEM_BASE = "https://one-blueprint.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 OGC_JSON = "application/json"
 ECHO_LIMIT = 80  # characters of a caller's value quoted back in a message
+DETAIL_LIMIT = 1000  # a detail longer than this is cut (a caller's 1 MB value inside is not sent back)
+CONTEXT_LIMIT = 200  # the same for each string of an error's context (e.g. DRF's field errors)
 
 
 def echo(value: object, limit: int = ECHO_LIMIT) -> str:
@@ -59,6 +61,17 @@ def echo(value: object, limit: int = ECHO_LIMIT) -> str:
     cut = "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode()
                   for c in cut)
     return cut if len(text) <= limit else f"{cut}…（共 {len(text)} 字符 / {len(text)} characters）"
+
+
+def _cut(value: object, limit: int) -> object:
+    """`value` with every string longer than `limit` cut by `echo` (lists and dicts walked)."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else echo(value, limit)
+    if isinstance(value, dict):
+        return {key: _cut(item, limit) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cut(item, limit) for item in value]
+    return value
 
 
 class BlueprintError(Exception):
@@ -78,13 +91,13 @@ class BlueprintError(Exception):
     def as_problem(self) -> dict:
         """Return the RFC 9457 problem document for this error."""
         problem = {"type": PROBLEM_BASE + self.code, "title": str(self.title), "status": int(self.status),
-                   "detail": self.detail}
-        problem.update({k: v for k, v in self.context.items() if v is not None})
+                   "detail": _cut(self.detail, DETAIL_LIMIT)}
+        problem.update({k: _cut(v, CONTEXT_LIMIT) for k, v in self.context.items() if v is not None})
         return problem
 
     def as_ogc(self) -> dict:
         """Return the OGC API exception document for this error."""
-        return {"code": self.ogc_code, "type": self.ogc_code, "description": self.detail}
+        return {"code": self.ogc_code, "type": self.ogc_code, "description": _cut(self.detail, DETAIL_LIMIT)}
 
 
 class InvalidInput(BlueprintError):

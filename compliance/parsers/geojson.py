@@ -46,6 +46,9 @@ def _load(text: str) -> dict:
             f" (The GeoJSON does not parse: line {exc.lineno} column {exc.colno}: {exc.msg}."
             " Export it again from the GIS software.)"
         ) from exc
+    except RecursionError:  # json raises it, not a ValueError, on deep nesting
+        raise InvalidInput("GeoJSON 嵌套过深：用地红线不需要这么深的几何集合。"
+                           " (The GeoJSON nests too deep for a site.)") from None
     if not isinstance(doc, dict):
         raise _not_geojson()
     return doc

@@ -377,3 +377,25 @@ def test_a_csrf_failure_answers_in_its_face(planner):
                    403, "CSRF")
     page = strict.post("/accounts/logout/")
     assert page.status_code == 403 and page["Content-Type"].startswith("text/html")
+
+
+def test_deep_geojson_in_a_file_or_a_string_is_400(client, planner):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    deep = deep_collection(100_000)
+    upload = SimpleUploadedFile("site.geojson", deep.encode())
+    assert_problem(client.post("/api/checks", {"file": upload}), 400, "GeoJSON")
+    assert_problem(client.post("/api/checks", json.dumps({"site": deep}), content_type="application/json"),
+                   400)
+    body = json.dumps({"inputs": {"site": deep}})
+    assert_ogc(client.post(EXECUTION, body, content_type="application/json"), 400)
+
+
+@pytest.mark.parametrize("field", ["crs", "project_code", "category", "format", "dxf_layer", "zone", "repair"])
+def test_a_1_mb_field_is_not_echoed(client, planner, field):
+    body = {"site": SITE, field: "x" * 1_000_000}
+    rest = client.post("/api/checks", json.dumps(body), content_type="application/json")
+    ogc = client.post(EXECUTION, json.dumps({"inputs": body}), content_type="application/json")
+    for response in (rest, ogc):  # dxf_layer means nothing to a GeoJSON site: checked (201/200)
+        assert response.status_code in ((200, 201) if field == "dxf_layer" else (400, 404))
+        assert b"x" * 1100 not in response.content, response.content[:300]
