@@ -391,7 +391,8 @@ def test_deep_geojson_in_a_file_or_a_string_is_400(client, planner):
     assert_ogc(client.post(EXECUTION, body, content_type="application/json"), 400)
 
 
-@pytest.mark.parametrize("field", ["crs", "project_code", "category", "format", "dxf_layer", "zone", "repair"])
+@pytest.mark.parametrize("field", ["crs", "project_code", "category", "format", "dxf_layer", "zone",
+                                   "repair"])
 def test_a_1_mb_field_is_not_echoed(client, planner, field):
     body = {"site": SITE, field: "x" * 1_000_000}
     rest = client.post("/api/checks", json.dumps(body), content_type="application/json")
