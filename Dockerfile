@@ -21,5 +21,4 @@ EXPOSE 8000
 CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py compilemessages -v0 \
  && python manage.py collectstatic --noinput -v0 && python manage.py load_demo \
  && (python manage.py run_worker &) \
- && exec gunicorn blueprint.wsgi --bind 0.0.0.0:8000 --workers ${WEB_WORKERS:-2} --access-logfile - \
- --limit-request-line 0"]
+ && exec gunicorn -c python:blueprint.gunicorn_conf blueprint.wsgi --bind 0.0.0.0:8000 --workers ${WEB_WORKERS:-2} --access-logfile -"]

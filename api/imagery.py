@@ -18,6 +18,7 @@ from blueprint.caching import not_modified
 from blueprint.errors import InvalidInput, NotFound, echo
 from layers.models import Layer
 from layers.mosaic import TILE_FORMATS, layer_scenes, render_tile, tile_etag, tile_scenes
+from layers.services import audit_refused_layer
 
 __all__ = ["tile", "scenes", "visible_raster_layer", "parse_date"]
 
@@ -29,6 +30,7 @@ def visible_raster_layer(request: HttpRequest, slug: str) -> Layer:
     layer = (Layer.objects.filter(access.readable_layers_q(request), slug=slug, kind=Layer.Kind.RASTER)
              .only("pk", "slug", "access_level", "active_version_id").first())
     if layer is None:
+        audit_refused_layer(request, slug)
         raise NotFound(f"没有影像图层 “{slug}”。 (No imagery layer '{slug}'.)")
     return layer
 

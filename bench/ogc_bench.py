@@ -289,7 +289,8 @@ def run(args) -> tuple[dict, dict]:
                     "ours": measure(lambda t: get(ours.base + "/ogc" + TILE_PATH.format(*t), headers), tiles),
                     "stock": measure(lambda t: get(stock_base_url + TILE_PATH.format(*t), {}), tiles),
                     "floor": measure(lambda t: floor(*layer_tiles._statement(
-                        spec, layer_tiles.tile_request("WebMercatorQuad", *t))), tiles)}
+                        spec, layer_tiles.tile_request("WebMercatorQuad", *t), layer_tiles._MVT_OUTPUT)),
+                        tiles)}
                 sizes = [len(get(ours.base + "/ogc" + TILE_PATH.format(*t), headers)) for t in tiles[:5]]
                 notes[f"tiles z{z}"] = f"{np.mean(sizes) / 1024:.0f} KiB"
     return rows, notes

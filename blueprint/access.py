@@ -7,7 +7,8 @@ map pages, reports and the admin:
 - `allows(who, perm)`: may they use a function (import layers, run checks, call the gate, …);
 - `can_read_layer(who, layer)` / `readable_layers_q(who)` / `layer_access_key(who)`: layer levels;
 - `can_see_project(who, project)` / `projects_q(who)` / `can_see_check(who, check)`: data scope;
-- `require_project(who, project)` / `require_check(who, check)`: the same, raising NotFound;
+- `require_project(who, project)` / `require_check(who, check)` / `require_job`: the same, raising
+  NotFound in the words of `not_found` (a missing object and another's answer alike), audited;
 - `record_layer_read(request, layer, bbox)`: audit a read of a restricted layer.
 
 Which endpoint needs which function or token interface is the rule table in
@@ -30,8 +31,8 @@ __all__ = [
     "Perm", "Role", "Interface", "Principal", "ANONYMOUS", "principal", "principal_for_user",
     "principal_for_token", "allows", "can_read_layer", "readable_layers_q", "layer_access_key",
     "can_see_project", "projects_q", "can_see_check", "checks_q", "can_see_job", "jobs_q", "require_project",
-    "require_check",
-    "record_layer_read",
+    "require_check", "record_layer_read",
+    "districts_q", "require_job", "not_found",
 ]
 
 
@@ -44,11 +45,20 @@ class Perm(StrEnum):
     RERUN_CHECKS = "rerun_checks"
     READ_REPORTS = "read_reports"
     CALL_GATE = "call_gate"
-    MANAGE_USERS = "manage_users"  # users, roles, tokens and the audit log
+    MANAGE_USERS = "manage_users"  # users, roles, district scopes, tokens, login lock-outs, 2FA devices
+    READ_AUDIT = "read_audit"  # read and export the audit log
 
 
+# 三员分立: the system administrator runs the data (layers, rule sets, configuration) and may use
+# what the planners use; the security administrator only manages accounts and tokens; the audit
+# administrator only reads and exports the audit log. No role holds two of the three jobs.
+_DATA = frozenset({Perm.IMPORT_LAYERS, Perm.EDIT_RULESETS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
+                   Perm.READ_REPORTS, Perm.CALL_GATE})
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
-    Role.ADMINISTRATOR: frozenset(Perm),
+    Role.SYSTEM_ADMIN: _DATA,
+    Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_USERS}),
+    Role.AUDIT_ADMIN: frozenset({Perm.READ_AUDIT}),
+    Role.ADMINISTRATOR: _DATA,  # deprecated alias of the system administrator
     Role.CITY_PLANNER: frozenset({Perm.IMPORT_LAYERS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
                                   Perm.READ_REPORTS, Perm.CALL_GATE}),
     Role.COUNTY_PLANNER: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS,
@@ -66,8 +76,12 @@ INTERFACE_PERMS: dict[str, frozenset[Perm]] = {
 }
 
 # Red-line and farmland detail (restricted) is for the city level; county planners meet it
-# through check findings. A token reads public layers plus the layers it names.
+# through check findings. A token reads public layers plus the layers it names. The security and
+# audit administrators have no business with the data: public layers only, no project.
 ROLE_LEVELS: dict[str, tuple[str, ...]] = {
+    Role.SYSTEM_ADMIN: ("public", "internal", "restricted"),
+    Role.SECURITY_ADMIN: ("public",),
+    Role.AUDIT_ADMIN: ("public",),
     Role.ADMINISTRATOR: ("public", "internal", "restricted"),
     Role.CITY_PLANNER: ("public", "internal", "restricted"),
     Role.COUNTY_PLANNER: ("public", "internal"),
@@ -77,7 +91,7 @@ ROLE_LEVELS: dict[str, tuple[str, ...]] = {
 }
 
 # Roles that see every project and check; the others are scoped.
-ALL_PROJECTS = frozenset({Role.ADMINISTRATOR, Role.CITY_PLANNER})
+ALL_PROJECTS = frozenset({Role.SYSTEM_ADMIN, Role.ADMINISTRATOR, Role.CITY_PLANNER})
 
 
 @dataclass(frozen=True)
@@ -106,11 +120,15 @@ ANONYMOUS = Principal(role=Role.ANONYMOUS)
 
 
 def principal_for_user(user) -> Principal:
-    """The principal of a signed-in person (a user without a profile is an applicant)."""
+    """The principal of a signed-in person: the role of their profile. Without a profile a person
+    is an applicant, a superuser a security administrator (the flag grants nothing more)."""
     if user is None or not user.is_authenticated:
         return ANONYMOUS
     profile = getattr(user, "access", None) if user.pk else None
-    role = Role.ADMINISTRATOR if user.is_superuser else (profile.role if profile else Role.APPLICANT)
+    if profile is not None:
+        role = Role.SYSTEM_ADMIN if profile.role == Role.ADMINISTRATOR else profile.role
+    else:
+        role = Role.SECURITY_ADMIN if user.is_superuser else Role.APPLICANT
     return Principal(role=role, name=user.get_username(),
                      districts=tuple(profile.districts) if profile else (),
                      organisation=profile.organisation if profile else "", perms=ROLE_PERMS[role])
@@ -207,6 +225,18 @@ def projects_q(who, prefix: str = "") -> Q:
     return Q(pk__in=[])
 
 
+def districts_q(who) -> Q:
+    """A filter over District keeping those `who` may file projects in (all, for the city level)."""
+    p = _who(who)
+    if _sees_all_projects(p):
+        return Q()
+    q = Q(pk__in=[])
+    if p.role in (Role.COUNTY_PLANNER, Role.SYSTEM):
+        for code in _district_prefixes(p.districts):
+            q |= Q(code__startswith=code)
+    return q
+
+
 def can_see_project(who, project) -> bool:
     """May `who` see (and, with the function permission, act on) this project?"""
     p = _who(who)
@@ -253,19 +283,48 @@ def can_see_job(who, job) -> bool:
     return job.check_result_id is not None and can_see_check(p, job.check_result)
 
 
+_UNSEEN = {
+    "project": "项目 {key} 不存在或无权查看。 (No project {key}, or not yours to see.)",
+    "check": "检查记录 {key} 不存在或无权查看。 (No check {key}, or not yours to see.)",
+    "job": "后台任务 {key} 不存在或无权查看。 (No job {key}, or not yours to see.)",
+}
+
+
+def not_found(kind: str, key, **context) -> NotFound:
+    """The one answer for a project, check or job that does not exist and for one the caller may
+    not see: the same words, so that the answer tells nothing about what exists."""
+    return NotFound(_UNSEEN[kind].format(key=key), **context)
+
+
+def _refuse(kind: str, key) -> NotFound:
+    from blueprint import audit
+
+    audit.refused(404, target=f"{kind}:{key}", reason="out of the caller's scope")
+    return not_found(kind, key)
+
+
 def require_project(who, project, code: str = ""):
     """Return the project when `who` may see it; otherwise answer as if it did not exist."""
+    code = code or getattr(project, "code", "")
+    if project is None:
+        raise not_found("project", code)
     if not can_see_project(who, project):
-        code = code or getattr(project, "code", "")
-        raise NotFound(f"项目 {code} 不存在或无权查看。 (No project {code}, or not yours to see.)")
+        raise _refuse("project", code)
     return project
 
 
 def require_check(who, check):
     """Return the check when `who` may see it; otherwise answer as if it did not exist."""
     if not can_see_check(who, check):
-        raise NotFound(f"检查记录 {check.pk} 不存在或无权查看。 (No check {check.pk}, or not yours to see.)")
+        raise _refuse("check", check.pk)
     return check
+
+
+def require_job(who, job):
+    """Return the background job when `who` may see it; otherwise answer as if it did not exist."""
+    if not can_see_job(who, job):
+        raise _refuse("job", job.pk)
+    return job
 
 
 def record_layer_read(request, layer, bbox=None) -> None:

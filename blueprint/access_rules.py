@@ -8,7 +8,7 @@ A rule says:
 - `perm`: the function permission a person needs (None: anyone, anonymous included);
 - `interface`: the token interface a system needs (None: tokens are refused, unless the rule
   is public, i.e. neither `perm` nor `interface` nor `people_only` is set);
-- `people_only`: refuse tokens even on a public route (the admin).
+- `people_only`: refuse tokens even on a route open to anonymous people (the admin, the pages).
 Data-level rules (layer access levels, district and applicant scopes) apply on top, in the
 views, through `blueprint.access`.
 """
@@ -36,14 +36,16 @@ class Rule:
 
 
 PUBLIC = Rule()
-PAGE = PUBLIC  # pages filter what they show by the caller's layers and projects
+# Pages (and their data endpoints) are for people; they filter what they show by the caller's layers
+# and projects. A token gets only what its interfaces name, and no interface names a page.
+PAGE = Rule(people_only=True)
 LAYER_READ = Rule(interface=Interface.OGC_READ)  # layer levels are applied per layer
 CHECKS = Rule(Perm.READ_REPORTS, Interface.CHECKS)
 PROCESS = Rule(Perm.RUN_CHECKS, Interface.COMPLIANCE_PROCESS)
 
 RULES: list[tuple[str, Rule]] = [
     ("", PAGE),
-    ("healthz", PUBLIC),
+    ("healthz", PUBLIC),  # ok or not to anyone; the detail to operators (blueprint.views.healthz)
     ("accounts/*", PUBLIC),  # login, logout
     ("oidc/*", PUBLIC),  # OpenID Connect callbacks, when enabled
     ("admin/*", Rule(people_only=True)),  # the admin checks staff and the policy itself
@@ -59,10 +61,11 @@ RULES: list[tuple[str, Rule]] = [
     ("api/gate/*", Rule(Perm.CALL_GATE, Interface.GATE)),
     ("api/imagery*", LAYER_READ),  # imagery (being built): per-layer levels inside
     ("tiles/*", LAYER_READ),  # imagery / vector tiles (being built)
-    ("maps/*", PAGE),  # map pages (being built)
+    ("maps/*", PAGE),  # map pages and their data endpoints (/maps/data/…)
     ("ogc/processes/*/execution", PROCESS),
     ("ogc/jobs*", PROCESS),
     ("ogc/collections/*/map/tiles*", LAYER_READ),  # map tiles (PNG), imagery and vector layers alike
+    ("ogc", LAYER_READ),  # the landing page without its slash (pygeoapi's own links)
     ("ogc/*", LAYER_READ),  # landing, collections, items, tiles, processes list …
 ]
 

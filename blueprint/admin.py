@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
@@ -13,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from blueprint import access, audit, tokens
 from blueprint.access import Perm
@@ -24,11 +26,12 @@ __all__ = ["PolicyAdmin", "ReadOnlyAdmin"]
 class PolicyAdmin(admin.ModelAdmin):
     """A model admin whose permissions come from blueprint.access, not from Django's model perms.
 
-    `view_perm` (None: any staff member) lets a person see the list; `change_perm` lets them add
-    and change; `scope` narrows the rows (e.g. a county planner's projects). Saves are audited.
+    `view_perm` lets a person see the list (default: the data is for those who read reports, not
+    for the security and audit administrators); `change_perm` lets them add and change; `scope`
+    narrows the rows (e.g. a county planner's projects). Saves are audited.
     """
 
-    view_perm: Perm | None = None
+    view_perm: Perm | None = Perm.READ_REPORTS
     change_perm: Perm | None = Perm.MANAGE_USERS
     audit_action = "admin.change"
 
@@ -104,9 +107,57 @@ class PolicyUserAdmin(PolicyAdmin, UserAdmin):
     def organisation(self, obj):
         return getattr(getattr(obj, "access", None), "organisation", "")
 
+    def has_change_permission(self, request, obj=None):
+        # 三员分立: the security administrator names roles, never their own.
+        own = obj is not None and obj.pk == request.user.pk
+        return not own and super().has_change_permission(request, obj)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         AccessProfile.sync_staff(form.instance)
+
+
+class SecurityRecordAdmin(ReadOnlyAdmin):
+    """Records the security administrator may only look at and remove (which undoes them)."""
+
+    view_perm = Perm.MANAGE_USERS
+    delete_action = ""
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, Perm.MANAGE_USERS)
+
+    def delete_model(self, request, obj):
+        audit.record(self.delete_action, target=str(obj)[:300], request=request)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit.record(self.delete_action, target=str(obj)[:300], request=request)
+        super().delete_queryset(request, queryset)
+
+
+@admin.register(AccessAttempt)
+class LockoutAdmin(SecurityRecordAdmin):
+    """登录锁定: failed sign-ins per account and address (django-axes); deleting one unlocks it."""
+
+    delete_action = "login.unlock"
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "user_agent"]
+    search_fields = ["username", "ip_address"]
+    fields = readonly_fields = ["username", "ip_address", "user_agent", "failures_since_start",
+                                "attempt_time", "path_info"]
+
+
+admin.site.unregister(TOTPDevice)  # django-otp's own admin shows the secret key
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(SecurityRecordAdmin):
+    """动态口令设备: people enrol their own; deleting one makes its owner enrol again (a lost phone)."""
+
+    delete_action = "otp.reset"
+    list_display = ["user", "name", "confirmed", "last_used_at"]
+    search_fields = ["user__username"]
+    fields = readonly_fields = ["user", "name", "confirmed", "last_used_at"]
 
 
 # --- system tokens ------------------------------------------------------------------------------
@@ -163,7 +214,9 @@ CSV_COLUMNS = ["at", "actor", "role", "action", "target", "bbox", "ip", "path", 
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    view_perm = Perm.MANAGE_USERS
+    """The audit administrator's page: reads and exports, each of them itself audited."""
+
+    view_perm = Perm.READ_AUDIT
     list_display = ["at", "actor", "role", "action", "target", "bbox", "ip"]
     list_filter = ["action", "role", ("at", admin.DateFieldListFilter)]
     search_fields = ["actor", "target", "ip", "path"]
@@ -174,6 +227,16 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         export = path("export.csv", self.admin_site.admin_view(self.export_csv),
                       name="blueprint_auditentry_export")
         return [export, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        if self.has_view_permission(request):
+            audit.record("audit.view", request=request, filters=dict(request.GET.items()))
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if self.has_view_permission(request):
+            audit.record("audit.view", target=str(object_id)[:40], request=request)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def export_csv(self, request):
         """The entries the list shows (its filters and search applied), as CSV for Excel."""

@@ -16,7 +16,7 @@ from django.dispatch import receiver
 
 from blueprint.models import AuditEntry
 
-__all__ = ["ACTIONS", "record", "entry", "bind_request", "unbind", "client_ip"]
+__all__ = ["ACTIONS", "record", "refused", "entry", "bind_request", "unbind", "client_ip"]
 
 # Action names (free text is allowed, but these are what the services write).
 ACTIONS = {
@@ -33,6 +33,13 @@ ACTIONS = {
     "token.create": "创建令牌 token created", "token.revoke": "吊销令牌 token revoked",
     "user.change": "修改用户 user changed", "admin.change": "后台修改 admin change",
     "audit.export": "导出审计日志 audit log exported",
+    "access.refused": "拒绝访问 access refused", "token.use": "令牌调用 token used",
+    "report.export": "导出检查报告 report exported", "role.change": "修改角色与范围 role changed",
+    "permission.change": "修改权限 permissions changed", "audit.view": "查阅审计日志 audit log read",
+    "login.locked": "账号被锁定 sign-in locked out", "login.unlock": "解除锁定 lock-out lifted",
+    "password.change": "修改口令 password changed", "otp.enrol": "绑定动态口令 2FA enrolled",
+    "otp.verify": "动态口令验证 2FA verified", "otp.failed": "动态口令错误 2FA code refused",
+    "otp.reset": "重置动态口令 2FA device reset",
 }
 
 
@@ -49,8 +56,11 @@ _current: contextvars.ContextVar = contextvars.ContextVar("audit_request", defau
 
 
 def client_ip(request) -> str | None:
-    """The client address as the server saw it (a reverse proxy should pass REMOTE_ADDR on)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The client address: REMOTE_ADDR, or settings.TRUSTED_PROXY_HEADER set by a reverse proxy
+    (the same address django-axes locks sign-ins by)."""
+    from axes.helpers import get_client_ip_address
+
+    return get_client_ip_address(request) or None
 
 
 def _caller_of(request) -> _Caller:
@@ -76,6 +86,12 @@ def record(action: str, *, target: str = "", actor: str | None = None, request=N
     written = entry(action, target=target, actor=actor, request=request, bbox=bbox, **detail)
     written.save(force_insert=True)
     return written
+
+
+def refused(status: int, *, target: str = "", request=None, reason: str = "", **detail) -> AuditEntry:
+    """Audit a refused access: a 401 or 403, or a 404 for data that exists but is not the caller's."""
+    return record("access.refused", target=target, request=request, status=status,
+                  reason=str(reason)[:300], **detail)
 
 
 def entry(action: str, *, target: str = "", actor: str | None = None, request=None, bbox: str = "",

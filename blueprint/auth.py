@@ -1,54 +1,21 @@
-"""Signing in: the Chinese login page, login throttling, and optional OpenID Connect (统一认证)."""
+"""Signing in: the Chinese login, password-change and two-factor pages, optional OpenID Connect.
+
+Failed sign-ins are counted and locked out by django-axes (settings.py, blueprint/signin.py);
+the audit log keeps every failure (`login.failed`) and lock-out (`login.locked`).
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
-from django.db.models import Q
-from django.utils import timezone
 
 from blueprint import audit
-from blueprint.models import AuditEntry
+from blueprint.passwords import forget_expiry
 
-__all__ = ["ThrottledAuthenticationForm", "LoginView", "LogoutView", "login_throttled"]
-
-
-def login_throttled(username: str, ip: str | None) -> bool:
-    """Too many failed logins lately for this account, or from this address?"""
-    limits = settings.BLUEPRINT
-    since = timezone.now() - timedelta(seconds=limits["LOGIN_THROTTLE_SECONDS"])
-    failed = AuditEntry.objects.filter(action="login.failed", at__gte=since)
-    if failed.filter(actor=username).count() >= limits["LOGIN_MAX_FAILURES"]:
-        return True
-    return bool(ip) and failed.filter(Q(ip=ip)).count() >= limits["LOGIN_MAX_FAILURES_PER_IP"]
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's login form, refusing to try a password after too many recent failures."""
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": "登录失败次数过多，请 %(minutes)s 分钟后再试。"
-                     " (Too many failed sign-ins: try again in %(minutes)s minutes.)",
-    }
-
-    def clean(self):
-        username = (self.cleaned_data.get("username") or "")[:150]
-        ip = audit.client_ip(self.request) if self.request else None
-        if username and login_throttled(username, ip):
-            audit.record("login.throttled", actor=username, target=username, request=self.request)
-            raise forms.ValidationError(
-                self.error_messages["throttled"], code="throttled",
-                params={"minutes": settings.BLUEPRINT["LOGIN_THROTTLE_SECONDS"] // 60})
-        return super().clean()
+__all__ = ["LoginView", "LogoutView", "PasswordChangeView", "PasswordChangeDoneView"]
 
 
 class LoginView(auth_views.LoginView):
-    form_class = ThrottledAuthenticationForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
@@ -58,3 +25,22 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     template_name = "registration/logged_out.html"
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """The Chinese change page; an expired password leads here (blueprint.signin)."""
+
+    template_name = "registration/password_change.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        forget_expiry(self.request)
+        audit.record("password.change", target=self.request.user.get_username(), request=self.request)
+        return response
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "max_age_days": settings.PASSWORD_MAX_AGE_DAYS}
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "registration/password_change_done.html"

@@ -153,7 +153,7 @@ class MethodNotAllowed(BlueprintError):
 
     status = HTTPStatus.METHOD_NOT_ALLOWED
     code = "method-not-allowed"
-    ogc_code = "OperationNotSupported"
+    ogc_code = "MethodNotAllowed"
     title = _("Method not allowed")
 
     def __init__(self, method: str, allowed: list[str] | tuple[str, ...]) -> None:

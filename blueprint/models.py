@@ -9,11 +9,16 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["Role", "Interface", "AccessProfile", "ApiToken", "AuditEntry"]
+__all__ = ["Role", "Interface", "ADMIN_ROLES", "AccessProfile", "ApiToken", "AuditEntry", "PasswordHistory"]
 
 
 class Role(models.TextChoices):
-    ADMINISTRATOR = "administrator", _("administrator (管理员)")
+    # 三员分立: three administrators, none able to do another's job.
+    SYSTEM_ADMIN = "system_admin", _("system administrator (系统管理员)")
+    SECURITY_ADMIN = "security_admin", _("security administrator (安全管理员)")
+    AUDIT_ADMIN = "audit_admin", _("audit administrator (审计管理员)")
+    # Deprecated alias of the system administrator (profiles were migrated to system_admin).
+    ADMINISTRATOR = "administrator", _("administrator (管理员, deprecated: system administrator)")
     CITY_PLANNER = "city_planner", _("city planner (市级规划人员)")
     COUNTY_PLANNER = "county_planner", _("county planner (区县规划人员)")
     APPLICANT = "applicant", _("applicant (建设单位)")
@@ -30,12 +35,15 @@ class Interface(models.TextChoices):
     COMPLIANCE_PROCESS = "compliance_process", _("OGC site-compliance process (合规性检查处理服务)")
 
 
-STAFF_ROLES = (Role.ADMINISTRATOR, Role.CITY_PLANNER, Role.COUNTY_PLANNER)
-PEOPLE_ROLES = [(r.value, r.label) for r in Role if r not in (Role.SYSTEM, Role.ANONYMOUS)]
+ADMIN_ROLES = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN, Role.ADMINISTRATOR)
+STAFF_ROLES = (*ADMIN_ROLES, Role.CITY_PLANNER, Role.COUNTY_PLANNER)
+PEOPLE_ROLES = [(r.value, r.label) for r in Role
+                if r not in (Role.SYSTEM, Role.ANONYMOUS, Role.ADMINISTRATOR)]
 
 
 class AccessProfile(models.Model):
-    """A person's role and scope; a superuser is an administrator whatever this says."""
+    """A person's role and scope. The superuser flag grants nothing in the policy: a superuser
+    without a profile is a security administrator (who can then name the other two)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
                                 related_name="access")
@@ -61,7 +69,7 @@ class AccessProfile(models.Model):
     def sync_staff(user) -> None:
         """Admin-site access follows the role: administrators and planners, not applicants."""
         role = AccessProfile.objects.filter(user=user).values_list("role", flat=True).first()
-        staff = user.is_superuser or role in STAFF_ROLES
+        staff = role in STAFF_ROLES or (role is None and user.is_superuser)
         type(user).objects.filter(pk=user.pk).update(is_staff=staff)
         user.is_staff = staff
 
@@ -122,3 +130,21 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.target}"
+
+
+class PasswordHistory(models.Model):
+    """The hashes of a person's earlier passwords (no reuse of the last PASSWORD_HISTORY) and when
+    the password was last changed (a forced change after PASSWORD_MAX_AGE_DAYS)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="password_history")
+    password = models.CharField(_("password hash"), max_length=128)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("password history")
+        verbose_name_plural = _("password history")
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.changed_at:%Y-%m-%d}"

@@ -31,15 +31,31 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 try:
-    DATABASES = {"default": env.db_url("DATABASE_URL", engine="django.contrib.gis.db.backends.postgis")}
+    # The service's own account: a non-superuser that cannot alter the audit log (blueprint/db_roles.py).
+    DATABASE_APP = env.db_url("DATABASE_URL", engine="django.contrib.gis.db.backends.postgis")
 except ImproperlyConfigured as exc:
     raise ImproperlyConfigured(
         "Set DATABASE_URL, e.g. postgis://user:password@host:5432/blueprint. "
         "`make run` starts the project's own PostGIS and writes it to .data/env."
     ) from exc
+# Migrations and the test run connect to that database as the owner of the tables instead
+# (DATABASE_AS_OWNER=true: the user and password of DATABASE_OWNER_URL); the app role is then
+# granted its privileges after each migrate.
+DATABASES = {"default": dict(DATABASE_APP)}
+if env.bool("DATABASE_AS_OWNER", default=False):
+    try:
+        _owner = env.db_url("DATABASE_OWNER_URL")
+    except ImproperlyConfigured as exc:
+        raise ImproperlyConfigured(
+            "DATABASE_AS_OWNER=true needs DATABASE_OWNER_URL (the role owning the tables), e.g. "
+            "postgis://blueprint_owner:password@host:5432/blueprint; scripts/pg.sh writes it to .data/env."
+        ) from exc
+    DATABASES["default"].update(USER=_owner["USER"], PASSWORD=_owner["PASSWORD"])
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Off by default: the check is a `SELECT 1` on every request (4.6 % of a worker under load). A
+# connection broken by a database restart then fails one request (answered 503) and is replaced.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
 # Debian 12's GDAL 3.6 cannot block file access by spatial references; uploaded files are read by
 # pyogrio's bundled GDAL (3.12), not by Django's GDAL bindings, so the warning is moot here.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
@@ -54,6 +70,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "django.contrib.postgres",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "blueprint",
     "layers",
     "compliance",
@@ -69,14 +88,18 @@ MIDDLEWARE = [
     "blueprint.middleware.ContentSecurityPolicyMiddleware",
     "blueprint.boundary.ErrorBoundaryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "blueprint.middleware.ResponsePolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "blueprint.middleware.AccessMiddleware",
+    "blueprint.signin.SignInPolicyMiddleware",  # idle timeout, expired passwords, administrators' 2FA
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: answers a locked-out sign-in
 ]
 
 ROOT_URLCONF = "blueprint.urls"
@@ -98,9 +121,19 @@ TEMPLATES = [
     }
 ]
 
+# 等保三级 passwords: a minimum length, three of four character classes, not the user name, not one of
+# the last PASSWORD_HISTORY, changed every PASSWORD_MAX_AGE_DAYS (blueprint/passwords.py).
+PASSWORD_MIN_LENGTH = env.int("PASSWORD_MIN_LENGTH", default=10)
+PASSWORD_HISTORY = env.int("PASSWORD_HISTORY", default=5)
+PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=90)
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH}},
+    {"NAME": "blueprint.passwords.CharacterClassesValidator"},
+    {"NAME": "blueprint.passwords.NotUserNameValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "blueprint.passwords.HistoryValidator", "OPTIONS": {"history": PASSWORD_HISTORY}},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -133,7 +166,10 @@ HTTPS = env.bool("HTTPS", default=False)
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+# A session ends after SESSION_IDLE_SECONDS without a request (blueprint.signin refreshes it at most
+# once a minute, so a page's tiles do not each write the session).
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
@@ -146,7 +182,8 @@ if HTTPS:
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes first: it refuses a sign-in while the (account, client address) pair is locked out.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 # Optional OpenID Connect (统一认证), off unless OIDC_ENABLED=true; validated at start-up.
 _OIDC = oidc_settings(env.ENVIRON)
 OIDC_ENABLED = bool(_OIDC)
@@ -230,11 +267,48 @@ BLUEPRINT = {
     "OGC_STATEMENT_TIMEOUT_MS": env.int("OGC_STATEMENT_TIMEOUT_MS", default=10_000),
     # Largest layer file accepted by the admin's import form.
     "LAYER_UPLOAD_MAX_BYTES": env.int("LAYER_UPLOAD_MAX_BYTES", default=2 * 1024**3),
-    # Login throttling: refuse a password after this many failures in the window.
-    "LOGIN_MAX_FAILURES": env.int("LOGIN_MAX_FAILURES", default=5),
-    "LOGIN_MAX_FAILURES_PER_IP": env.int("LOGIN_MAX_FAILURES_PER_IP", default=20),
-    "LOGIN_THROTTLE_SECONDS": env.int("LOGIN_THROTTLE_SECONDS", default=900),
+    # Requests per signed-in person, or per client address when anonymous, on the expensive
+    # endpoints (blueprint/ratelimits.py): count/period (600/m, 100/10s) or off. Tokens have their own.
+    # Generous: a map page pans through hundreds of tiles in seconds.
+    "RATE_LIMITS": {
+        "checks": env.str("RATE_LIMIT_CHECKS", default="60/m"),
+        "items": env.str("RATE_LIMIT_ITEMS", default="1200/m"),
+        "tiles": env.str("RATE_LIMIT_TILES", default="6000/m"),
+        "coverages": env.str("RATE_LIMIT_COVERAGES", default="600/m"),
+    },
 }
+
+# The audit log is kept at least this long (Cybersecurity Law art. 21: six months). Nothing in the
+# service deletes audit rows at all (a trigger refuses it); this is the floor any archiving keeps.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=183)
+if AUDIT_RETENTION_DAYS < 183:
+    raise ImproperlyConfigured(
+        f"AUDIT_RETENTION_DAYS={AUDIT_RETENTION_DAYS} is under six months: the audit log must be kept"
+        " at least 183 days (Cybersecurity Law art. 21). Set 183 or more.")
+
+# Failed sign-ins (django-axes): an (account, client address) pair is locked after
+# LOGIN_MAX_FAILURES failures, first for LOGIN_COOLOFF_SECONDS, twice as long with every further
+# failure (up to LOGIN_COOLOFF_MAX_SECONDS): a stranger elsewhere cannot lock a person out.
+# The client address is REMOTE_ADDR unless a reverse proxy you trust sets TRUSTED_PROXY_HEADER
+# (e.g. HTTP_X_FORWARDED_FOR; its right-most entry, the one the proxy appended, is taken).
+# A security administrator unlocks in the admin (登录锁定), or `manage.py axes_reset_username NAME`.
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+LOGIN_COOLOFF_SECONDS = env.int("LOGIN_COOLOFF_SECONDS", default=300)
+LOGIN_COOLOFF_MAX_SECONDS = env.int("LOGIN_COOLOFF_MAX_SECONDS", default=24 * 3600)
+TRUSTED_PROXY_HEADER = env.str("TRUSTED_PROXY_HEADER", default="")
+AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = "blueprint.signin.cool_off"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ADMIN = False  # blueprint/admin.py registers it under the access policy
+AXES_IPWARE_META_PRECEDENCE_ORDER = (TRUSTED_PROXY_HEADER, "REMOTE_ADDR") if TRUSTED_PROXY_HEADER else (
+    "REMOTE_ADDR",)
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_VERBOSE = False
+
+# Two-factor sign-in (django-otp TOTP): required for the three administrators, offered to everyone.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="一张蓝图 One Blueprint")
 
 # GDAL reads GDAL_CACHEMAX once, at its first raster block, so it is set here, before any. (Not
 # through rasterio.Env: an integer there is taken as *bytes* by GDALSetCacheMax64 — 64 meant a
@@ -255,5 +329,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
-                "fontTools": {"level": "WARNING"}},
+                "fontTools": {"level": "WARNING"},
+                "axes": {"level": "WARNING"}},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 
 import shapely
 from django.conf import settings
@@ -13,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from blueprint import audit
+from blueprint.access import not_found
 from blueprint.db import insert_together
-from blueprint.errors import InvalidInput, NotFound
+from blueprint.errors import InvalidInput
 from compliance import engine, queries
 from compliance.models import Check, Finding, GateDecision, Job, RuleSet, Status
 from compliance.rulesets import ruleset_for
@@ -99,7 +101,7 @@ def _check_category(category: str) -> None:
 def _project(code: str) -> Project:
     project = Project.objects.filter(code=code.strip()).first()
     if project is None:
-        raise NotFound(f"项目 {code} 不存在。 (No project {code}.)", field="project_code")
+        raise not_found("project", code, field="project_code")
     return project
 
 
@@ -210,7 +212,7 @@ def get_check(check_id) -> Check:
     try:
         return Check.objects.select_related("project", "ruleset").get(pk=check_id)
     except (Check.DoesNotExist, ValueError, ValidationError) as exc:  # a malformed id is just unknown
-        raise NotFound(f"检查记录 {check_id} 不存在。 (No check {check_id}.)") from exc
+        raise not_found("check", _canonical_uuid(check_id)) from exc
 
 
 def get_job(job_id) -> Job:
@@ -218,14 +220,22 @@ def get_job(job_id) -> Job:
     try:
         return Job.objects.get(pk=job_id)
     except (Job.DoesNotExist, ValueError, ValidationError) as exc:
-        raise NotFound(f"后台任务 {job_id} 不存在。 (No job {job_id}.)") from exc
+        raise not_found("job", _canonical_uuid(job_id)) from exc
+
+
+def _canonical_uuid(value) -> str:
+    # As a stored id prints (lower case, hyphens), so that a missing id reads like a hidden one.
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def project_checks(code: str):
     """Return a project's checks, newest first."""
     project = Project.objects.filter(code=code).first()
     if project is None:
-        raise NotFound(f"项目 {code} 不存在。 (No project {code}.)")
+        raise not_found("project", code)
     return project, project.checks.select_related("site_revision").order_by("-created_at")
 
 
@@ -254,7 +264,7 @@ def gate(code: str, stage: str = "", *, caller: str = "") -> GateDecision:
     """Answer the approval flow: may project `code` be accepted (受理) now, and why not."""
     project = Project.objects.filter(code=(code or "").strip()).first()
     if project is None:
-        raise NotFound(f"项目 {code} 不存在。 (No project {code}.)")
+        raise not_found("project", code)
     site = project.current_site
     check = (Check.objects.filter(site_revision=site).order_by("-created_at").first() if site else None)
     reasons, stale = [], []

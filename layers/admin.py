@@ -37,6 +37,9 @@ class LayerAdmin(PolicyAdmin):
     readonly_fields = ["active_version", "created_at"]
     change_form_template = "layers/layer_change_form.html"
 
+    def scope(self, request, queryset):
+        return queryset.filter(access.readable_layers_q(access.principal_for_user(request.user)))
+
     def get_urls(self):
         extra = [path("<int:pk>/import/", self.admin_site.admin_view(self.import_view),
                       name="layers_layer_import")]
@@ -130,8 +133,12 @@ class LayerVersionAdmin(ReadOnlyAdmin):
 
     list_display = ["layer", "number", "feature_count", "area_m2", "source_name", "source_crs",
                     "created_at"]
-    list_filter = ["layer"]
+    list_filter = [("layer", admin.RelatedOnlyFieldListFilter)]
     formfield_overrides = _MAP
+
+    def scope(self, request, queryset):
+        """Counts, areas, extents and hashes tell about a layer: only for who may read it."""
+        return queryset.filter(access.readable_layers_q(access.principal_for_user(request.user), "layer__"))
 
 
 @admin.register(District)
@@ -165,6 +172,13 @@ class ProjectAdmin(PolicyAdmin):
 
     def scope(self, request, queryset):
         return queryset.filter(access.projects_q(access.principal_for_user(request.user)))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "district":  # a county planner files projects in their own districts only
+            kwargs["queryset"] = District.objects.filter(access.districts_q(access.principal_for_user(
+                request.user)))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     list_display = ["code", "name", "applicant", "project_type", "stage", "category", "district"]
     list_filter = ["project_type", "stage", "category"]
     search_fields = ["code", "name", "applicant"]

@@ -178,7 +178,7 @@ def _next_number(layer: Layer) -> int:
 
 
 _ATTACH_SQL = """
-CREATE INDEX ON {table} USING gist (geom);
+CREATE INDEX ON {table} USING gist (geom);{more_indexes}
 ALTER TABLE {table} ADD PRIMARY KEY (version_id, id),
   ADD CONSTRAINT {table}_version CHECK (version_id = {version});
 ALTER TABLE {parent} ATTACH PARTITION {table} FOR VALUES IN ({version});
@@ -205,8 +205,12 @@ def _load(cursor, rows: Rows, version: LayerVersion) -> None:
                    f" INSERT INTO {parts} (feature_id, version_id, geom)"
                    f" SELECT id, version_id, ST_Subdivide(geom, {rows.max_vertices}) FROM {features}"
                    " WHERE subdivided")
-    for table, parent in ((features, "layers_feature"), (parts, "layers_featurepart")):
-        cursor.execute(_ATTACH_SQL.format(table=table, parent=parent, version=version.pk))
+    # The parent's indexes (migrations) built on the partition first, so that ATTACH adopts them.
+    fid_index = f"\nCREATE INDEX ON {features} (version_id, fid);"
+    for table, parent, more in ((features, "layers_feature", fid_index),
+                                (parts, "layers_featurepart", "")):
+        cursor.execute(_ATTACH_SQL.format(table=table, parent=parent, version=version.pk,
+                                          more_indexes=more))
 
 
 def _finish(layer: Layer, version: LayerVersion, tally: Tally) -> ImportSummary:

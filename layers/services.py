@@ -11,7 +11,7 @@ from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from blueprint import audit
+from blueprint import access, audit
 from blueprint.errors import InvalidInput, NotFound
 from layers import crs
 from layers.codes import parse_unified_project_code
@@ -27,6 +27,7 @@ __all__ = [
     "create_project",
     "add_site_revision",
     "district_mismatch",
+    "audit_refused_layer",
 ]
 
 SEED_FILE = Path(__file__).with_name("seed_layers.yaml")
@@ -198,3 +199,12 @@ def add_site_revision(project: Project, geom_cgcs2000: shapely.Geometry, *, sour
     audit.record("site.revise", target=project.code, revision=revision.number,
                  area_m2=round(revision.area_m2, 2), geometry_hash=revision.geometry_hash, note=note)
     return revision
+
+
+def audit_refused_layer(request, slug: str) -> None:
+    """Audit a refused read after a 404: when `slug` names a layer the caller may not read (and not
+    a layer that is merely missing, or an item missing from a layer they may read)."""
+    layer = Layer.objects.filter(slug=slug).values("slug", "access_level").first()
+    if layer is not None and not access.can_read_layer(request, layer):
+        audit.refused(404, target=f"layer:{slug}", request=request,
+                      reason=f"{layer['access_level']} layer")

@@ -11,10 +11,11 @@ from blueprint.errors import Forbidden
 from layers.models import Layer
 
 __all__ = ["visible_layers", "readable_summaries", "principal", "project_scope", "can_see_projects",
-           "require_projects", "require_project", "require_check", "project_layer"]
+           "require_projects", "require_project", "require_check", "project_layer", "record_layer_read"]
 
 PROJECT_LAYER = "project_site"
 principal = policy.principal
+record_layer_read = policy.record_layer_read  # a restricted layer's features read through a page
 
 
 def visible_layers(request: HttpRequest, kind: str | None = None) -> list[Layer]:

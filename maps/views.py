@@ -17,7 +17,7 @@ from blueprint.errors import BlueprintError, InvalidInput, NotFound, page_respon
 from compliance import services as checks
 from layers.crs import area_units
 from layers.models import Layer, Project
-from layers.services import layer_summaries
+from layers.services import audit_refused_layer, layer_summaries
 from maps import access, services
 from maps import locate as locating
 from maps.i18n import script_strings
@@ -112,6 +112,7 @@ def preview(request):
 @page_errors
 def check(request, check_id):
     """A stored check with its map and findings (the report links here)."""
+    access.require_projects(request)  # first: a missing and a hidden check answer alike
     stored = access.require_check(request, checks.get_check(check_id))
     return _page(request, "maps/check.html", "check", {"check": stored}, check=services.check_payload(stored))
 
@@ -135,6 +136,7 @@ def layer_features(request, slug: str):
     projects = access.project_layer(request)
     layer = next((layer for layer in access.visible_layers(request) if layer.slug == slug), None)
     if layer is None and not (projects and projects.slug == slug):
+        audit_refused_layer(request, slug)
         raise NotFound(f"没有可查看的图层 “{slug}”。 (No visible layer '{slug}'.)")
     bbox = services.parse_bbox(request.GET.get("bbox"))
     zoom = _int(request.GET.get("zoom", "12"), "zoom", 0, 22)
@@ -142,6 +144,8 @@ def layer_features(request, slug: str):
         data = services.project_sites_in_bbox(bbox, zoom, access.project_scope(request))
     else:
         data = services.features_in_bbox(layer, bbox, zoom)
+        # The map's click look-up reads here too: whole features with their attributes.
+        access.record_layer_read(request, layer, list(bbox))
     response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
     response["Content-Type"] = "application/geo+json"
     return response

@@ -26,3 +26,9 @@ load_env() {
     done < "$ENV_FILE"
   fi
 }
+
+# Run a command connected to the database as the owner of its tables (DATABASE_OWNER_URL) when
+# there is one: migrations, the test run. The service itself uses DATABASE_URL's role.
+as_db_owner() {
+  if [ -n "${DATABASE_OWNER_URL:-}" ]; then DATABASE_AS_OWNER=true "$@"; else "$@"; fi
+}

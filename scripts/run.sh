@@ -14,8 +14,10 @@ cat >&2 <<MSG
     登录 Sign in           http://127.0.0.1:$PORT/accounts/login/
     管理后台 Admin         http://127.0.0.1:$PORT/admin/
   演示账号 Demo accounts (local demo only):
-    admin / demo-admin-2025 (管理员)   city / demo-city-2025 (市级规划)
-    county / demo-county-2025 (任城区 370811)   applicant / demo-applicant-2025 (建设单位)
+    sysadmin / Layers-Demo-2025 (系统管理员)   secadmin / Accounts-Demo-2025 (安全管理员)
+    auditor / Records-Demo-2025 (审计管理员)   — the three administrators bind a TOTP app at first sign-in
+    city / Jining-Plan-2025 (市级规划)   county / Rencheng-Plan-2025 (任城区 370811)
+    applicant / Builder-Demo-2025 (建设单位)
     系统令牌 token: Authorization: Bearer bp_demo-approval-system-token
     合规性检查 API         http://127.0.0.1:$PORT/api/docs/   (OpenAPI: /api/openapi.json)
     受理闸口 Gate          http://127.0.0.1:$PORT/api/gate/<统一项目代码>
@@ -27,6 +29,5 @@ MSG
 "$VENV/bin/python" "$ROOT/manage.py" run_worker &
 worker=$!
 trap 'kill $worker 2>/dev/null' EXIT INT TERM
-"$VENV/bin/gunicorn" blueprint.wsgi --chdir "$ROOT" --bind "127.0.0.1:$PORT" \
-  --workers "${WEB_WORKERS:-2}" --access-logfile - --error-logfile - \
-  --limit-request-line 0  # the app answers an over-long URI itself (MAX_URI_LENGTH: a 414 in JSON)
+"$VENV/bin/gunicorn" -c python:blueprint.gunicorn_conf blueprint.wsgi --chdir "$ROOT" --bind "127.0.0.1:$PORT" \
+  --workers "${WEB_WORKERS:-2}" --access-logfile - --error-logfile -

@@ -6,8 +6,9 @@ source "$(dirname "$0")/lib.sh"
 
 APT_PACKAGES=(postgresql-15-postgis-3 postgresql-15 gdal-bin libgdal-dev gettext
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
-# `setup.sh --test` (what `make test` runs) also installs the browser the browser tests drive.
-[ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium chromium-driver)
+# `setup.sh --test` (what `make test` runs) also installs the browser the browser tests drive and
+# QGIS's Python bindings (tests/api/test_qgis.py drives its OAPIF provider; ~2 min to install).
+[ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium chromium-driver python3-qgis)
 
 install_system_packages() {
   local missing=()
@@ -62,6 +63,19 @@ No Python >= 3.12 found. Install one (pyenv install 3.12 / apt-get install pytho
   touch "$stamp"
 }
 
+# The OGC API Features test suite from PyPI (tests/api/test_ogc_suite.py runs it against the live
+# server). Its own venv: ogctests pins pytest < 9, httpx < 0.28 and pyarrow < 18, older than ours.
+OGCTESTS="ogctests==0.1.15"
+setup_conformance_suite() {
+  local venv="$VENV/ogctests" stamp="$VENV/ogctests/.installed-$OGCTESTS"
+  [ -f "$stamp" ] && return 0
+  say "安装 OGC API Features 测试套件 / installing the OGC API Features test suite ($OGCTESTS)"
+  rm -rf "$venv"
+  "$(find_python)" -m venv "$venv" && "$venv/bin/pip" install -q "$OGCTESTS" \
+    || die "无法安装 $OGCTESTS / cannot install $OGCTESTS"
+  touch "$stamp"
+}
+
 write_env_file() {
   mkdir -p "$DATA_DIR"
   [ -f "$ENV_FILE" ] && grep -q '^SECRET_KEY=' "$ENV_FILE" && return 0
@@ -75,13 +89,15 @@ write_env_file() {
 main() {
   install_system_packages
   setup_python
+  [ "${1:-}" = "--test" ] && setup_conformance_suite
   write_env_file
   if [ -z "${DATABASE_URL:-}" ]; then
     "$ROOT/scripts/pg.sh" start
   fi
   load_env
   say "数据库迁移 / migrating the database"
-  "$VENV/bin/python" "$ROOT/manage.py" migrate --noinput -v 0
+  # As the owner of the tables when there is one; the app role is then granted (blueprint/db_roles.py).
+  as_db_owner "$VENV/bin/python" "$ROOT/manage.py" migrate --noinput -v 0
   "$VENV/bin/python" "$ROOT/manage.py" compilemessages -v 0 --ignore=.venv
   "$VENV/bin/python" "$ROOT/manage.py" collectstatic --noinput -v 0
 }

@@ -4,4 +4,7 @@ source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/setup.sh" --test
 load_env
 cd "$ROOT"
+# The test run creates its own database, so it connects as the owner role (CREATEDB); tests that
+# prove the app role's limits connect as DATABASE_URL's role to the test database.
+if [ -n "${DATABASE_OWNER_URL:-}" ]; then export DATABASE_AS_OWNER=true; fi
 exec "$VENV/bin/pytest" "$@"

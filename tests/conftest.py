@@ -1,6 +1,6 @@
 """Shared test set-up: the small demo data, built once and loaded into the test database once."""
 
-import os
+import contextlib
 import socket
 import subprocess
 import sys
@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from fixtures import ensure_built
+from tests.database import app_env
 
 
 def small_fixture_dir() -> Path:
@@ -46,17 +47,17 @@ def _end_other_sessions() -> None:
                        " WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
-@pytest.fixture(scope="session")
-def server(django_db_setup, django_db_blocker):
-    """gunicorn serving the test database, as a client on the network would meet the service."""
-    settings_dict = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)}
+@contextlib.contextmanager
+def gunicorn(**extra_env: str):
+    """gunicorn serving the test database (2 workers) with `extra_env`, as the app role, as in
+    production; yields its base URL."""
+    env = app_env(**extra_env)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests' own process only
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "blueprint.wsgi", "--bind",
-                             f"127.0.0.1:{port}", "--workers", "2", "--limit-request-line", "0"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:blueprint.gunicorn_conf",
+                             "blueprint.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -74,3 +75,10 @@ def server(django_db_setup, django_db_blocker):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup, django_db_blocker):
+    """gunicorn serving the test database, as a client on the network would meet the service."""
+    with gunicorn() as url:
+        yield url

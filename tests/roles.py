@@ -8,14 +8,14 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from blueprint import tokens
-from blueprint.models import AccessProfile, ApiToken, Interface, Role
+from blueprint.models import ADMIN_ROLES, AccessProfile, ApiToken, Interface, Role
 
-__all__ = ["make_person", "make_token", "sign_in"]
+__all__ = ["make_person", "make_token", "sign_in", "log_in"]
 
 
 def make_person(role: str, username: str | None = None, *, districts=(), organisation: str = "") -> User:
-    """A user with an access profile (an administrator is also a superuser)."""
-    user = User.objects.create_user(username or f"t-{role}", is_superuser=role == Role.ADMINISTRATOR)
+    """A user with an access profile (the superuser flag grants nothing: left off)."""
+    user = User.objects.create_user(username or f"t-{role}")
     AccessProfile.objects.create(user=user, role=role, districts=list(districts), organisation=organisation)
     return user
 
@@ -33,8 +33,21 @@ def make_token(name: str, *, interfaces=tuple(Interface.values), layers=(), dist
     return token, raw
 
 
+def log_in(client, user: User) -> None:
+    """Sign a test client in as `user`; an administrator's session also passed the TOTP step."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    if user.access.role in ADMIN_ROLES:
+        device = TOTPDevice.objects.filter(user=user).first() or TOTPDevice.objects.create(user=user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+
 def sign_in(client, role: str = Role.CITY_PLANNER, **profile) -> User:
     """Sign a test client in as a new person of `role`."""
     user = make_person(role, **profile)
-    client.force_login(user)
+    log_in(client, user)
     return user

@@ -19,12 +19,14 @@ from pygeoapi.openapi import get_oas
 
 from api.ogc.caller import CALLER
 from api.ogc.config import build_config, visible_layers
+from api.ogc.documents import DOCUMENTS, tidy
 from api.ogc.errors import exception_document
 from api.ogc.html import localise
 from api.ogc.openapi import self_contained
 from blueprint import access
 from blueprint.errors import BlueprintError, ogc_response
 from layers.models import Layer
+from layers.services import audit_refused_layer
 
 __all__ = ["execute_from_django", "access_class", "api_for"]
 
@@ -125,11 +127,16 @@ def execute_from_django(api_function, request: HttpRequest, *args,
             return ogc_response(exc)
         finally:
             CALLER.reset(caller)
+        if status == 200 and api_function in DOCUMENTS \
+                and headers.get("Content-Type", "").startswith("application/json"):
+            content = tidy(content, api.base_url, request.build_absolute_uri())
         if isinstance(content, str) and headers.get("Content-Type", "").startswith("text/html"):
             content = localise(content, getattr(request, "csp_nonce", ""))
         content = apply_gzip(headers, content)
         if status == 200:
             _audit_restricted_read(api_function, request, args)
+        elif status == 404 and args and "collection" in getattr(api_function, "__name__", ""):
+            audit_refused_layer(request, args[0])  # a hidden layer answers as if it did not exist
     response = HttpResponse(content, status=status)
     for key, value in headers.items():
         response[key] = value

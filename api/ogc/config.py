@@ -9,9 +9,16 @@ from api.ogc.tiles import tile_provider
 from api.ogc.uris import CRS84, EPSG
 from layers.models import Layer
 
-__all__ = ["CRS84", "EPSG", "OUTPUT_CRS", "build_config", "visible_layers"]
+__all__ = ["CRS84", "EPSG", "OUTPUT_CRS", "STORAGE_CRS", "DEFAULT_ITEMS", "MAX_ITEMS", "build_config",
+           "visible_layers"]
 
-OUTPUT_CRS = [CRS84, EPSG + "4490", EPSG + "3857"]
+STORAGE_CRS = EPSG + "4490"  # what the collections say (api/ogc/documents.py), CGCS2000
+OUTPUT_CRS = [CRS84, STORAGE_CRS, EPSG + "3857"]
+# Items per page when a client names no `limit` (GDAL and QGIS page with the server's default:
+# 3 000 farmland patches are 3 requests, not 300), and the most one page holds (a larger
+# `limit` is cut to it, as Features Part 1 allows; the `next` link goes on from there).
+DEFAULT_ITEMS = 1000
+MAX_ITEMS = 10000
 
 
 def visible_layers(access_key: tuple) -> list[Layer]:
@@ -32,7 +39,7 @@ def build_config(layers: list[Layer], base_url: str) -> dict:
         "server": {
             "url": base_url, "mimetype": "application/json; charset=UTF-8", "encoding": "utf-8",
             "languages": ["zh-CN", "en-US"], "map": {"url": "", "attribution": ""},
-            "limits": {"default_items": 10, "max_items": 1000},
+            "limits": {"default_items": DEFAULT_ITEMS, "max_items": MAX_ITEMS},
             "api_rules": {"strict_slashes": True},
             "manager": {"name": "api.ogc.manager.JobManager", "connection": None, "output_dir": None,
                         "site_url": _site_url(base_url)},
@@ -65,7 +72,7 @@ def _processes(base_url: str) -> dict:
 
 def _collection(layer: Layer, base_url: str) -> dict:
     if layer.kind == Layer.Kind.RASTER:
-        return raster_collection(layer)
+        return raster_collection(layer, base_url)
     version = layer.active_version
     bbox = list(version.extent.extent) if version.extent else [73.0, 3.0, 136.0, 54.0]
     return {
@@ -82,9 +89,10 @@ def _collection(layer: Layer, base_url: str) -> dict:
         "providers": [{
             "type": "feature", "name": "api.ogc.providers.LayerProvider", "data": layer.slug,
             "id_field": "fid",
-            # Stored lon/lat in CGCS2000; declared as CRS84 (identical within centimetres) because
-            # pygeoapi 0.24 mishandles a latitude-first storage CRS (its issue #2102). Output in
-            # EPSG:4490 is flipped latitude-first by the provider itself.
+            # Stored lon/lat in CGCS2000. pygeoapi is told CRS84 (identical within centimetres)
+            # because 0.24 mishandles a latitude-first storage CRS (its issue #2102: it would flip
+            # bbox and CQL2 geometries); the collection document says EPSG:4490, the truth
+            # (api/ogc/documents.py). Output in EPSG:4490 is flipped latitude-first by the provider.
             "storage_crs": CRS84, "crs": OUTPUT_CRS,
         }, tile_provider(layer, bbox)],
     }

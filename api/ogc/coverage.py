@@ -36,6 +36,8 @@ class SceneCoverageProvider(BaseProvider):
         self.filename = f"{self.data}.tif"
         geographic = top.crs in ("EPSG:4326", "EPSG:4490")
         self.axes = ["Long", "Lat"] if geographic else ["x", "y"]
+        # A `subset` on these axes is a box in CRS84 (Long/Lat) or in the newest scene's CRS (x/y).
+        self.axes_crs = "CRS84" if geographic else top.crs
         self.num_bands = len(top.bands)
         self._coverage_properties = _grid(layer)
         self.get_fields()
@@ -53,6 +55,8 @@ class SceneCoverageProvider(BaseProvider):
             if format_ not in ("GTiff", "tif", "tiff"):
                 raise InvalidInput("仅提供 GeoTIFF：请加 f=GTiff。"
                                    " (Only GeoTIFF output is offered: add f=GTiff.)")
+            if subsets:
+                bbox, bbox_crs = self._subset_box(subsets, bbox)
             source = crs.parse_crs(bbox_crs or "CRS84")
             _check_bbox(bbox or [], source.is_geographic)
             bands = [_band(b) for b in properties or []]
@@ -62,6 +66,18 @@ class SceneCoverageProvider(BaseProvider):
         except BlueprintError as exc:  # a missing date stays a 404, a bad bbox a 400
             raise provider_error(exc) from exc
         return content
+
+    def _subset_box(self, subsets: dict, bbox) -> tuple[list, str]:
+        """OGC API – Coverages `subset=x(lo:hi),y(lo:hi)` as a bbox (both axes, numbers)."""
+        x_axis, y_axis = self.axes
+        bounds = [subsets.get(axis) for axis in self.axes]
+        if bbox or any(b is None or len(b) != 2 for b in bounds) \
+                or not all(isinstance(v, (int, float)) for b in bounds for v in b):
+            raise InvalidInput(f"subset 须给出两轴的数值区间，如 subset={x_axis}(lo:hi),{y_axis}(lo:hi)，"
+                               f"且不与 bbox 同用。 (subset takes a numeric interval on both axes,"
+                               f" {x_axis} and {y_axis}, without bbox.)", parameter="subset")
+        (x0, x1), (y0, y1) = bounds
+        return [x0, y0, x1, y1], self.axes_crs
 
 
 def _band(value: str) -> int:

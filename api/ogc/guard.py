@@ -22,13 +22,13 @@ __all__ = ["guarded", "READ", "METHODS"]
 
 READ = ("GET", "HEAD")
 # pygeoapi's route names → the methods they answer (anything else is a 405).
-METHODS = {
-    "collection-items": ("GET", "HEAD", "POST", "OPTIONS"),
-    "collection-item": ("GET", "HEAD", "PUT", "DELETE", "OPTIONS"),
+METHODS = {  # the collections are read-only (no Part 4): api/ogc/views.py
+    "collection-items": ("GET", "HEAD", "OPTIONS"),
+    "collection-item": ("GET", "HEAD", "OPTIONS"),
     "process-execution": ("POST",),
     "job": ("GET", "HEAD", "DELETE"),
 }
-_READS = {"GET", "HEAD", "POST"}  # POST on items is a CQL2 JSON search
+_READS = {"GET", "HEAD"}
 _EXECUTION_MEMBERS = {"inputs": dict, "outputs": dict, "subscriber": dict, "response": str}
 
 
@@ -49,6 +49,7 @@ def guarded(view, methods: tuple[str, ...] = READ, *, execution: bool = False):
             response = ogc_response(exc)
         if head:
             request.method = "HEAD"
+            response["Content-Length"] = str(len(response.content))
             response.content = b""
         return response
     return wrapper

@@ -17,7 +17,7 @@ TILE_MATRIX_SET = "WebMercatorQuad"
 _FORMATS = {"png": "png", "jpeg": "jpg", "jpg": "jpg", "webp": "webp"}
 
 
-def raster_collection(layer: Layer) -> dict:
+def raster_collection(layer: Layer, base_url: str) -> dict:
     """A pygeoapi collection for a raster layer: coverage (GeoTIFF) plus links to map tiles."""
     scenes = visible_scenes(layer)
     bbox = list(layer.active_version.extent.extent) if layer.active_version.extent else None
@@ -33,7 +33,8 @@ def raster_collection(layer: Layer) -> dict:
                     "temporal": {"begin": dt.datetime.combine(dates[0], dt.time.min, dt.UTC),
                                  "end": dt.datetime.combine(dates[-1], dt.time(23, 59, 59), dt.UTC)}},
         "links": [{"type": "application/json", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
-                   "title": "Map tiles (PNG, JPEG, WebP)", "href": f"collections/{layer.slug}/map/tiles"}],
+                   "title": "Map tiles (PNG, JPEG, WebP)",
+                   "href": f"{base_url}/collections/{layer.slug}/map/tiles"}],
         "providers": [{"type": "coverage", "name": "api.ogc.coverage.SceneCoverageProvider",
                        "data": layer.slug,
                        "format": {"name": "GTiff", "mimetype": "image/tiff; application=geotiff"}}],

@@ -9,9 +9,11 @@ import numpy as np
 import pyogrio.raw
 import pytest
 import shapely
-from django.contrib.auth.models import User
 
+from blueprint.models import Role
+from tests.api.ogc_oracle import envelope_only_box
 from tests.compliance import oracle
+from tests.roles import sign_in
 
 pytestmark = pytest.mark.django_db
 EPSG4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
@@ -31,6 +33,23 @@ def test_gdal_lists_the_public_collections(server):
     layers = {name for name, _ in pyogrio.list_layers(f"OAPIF:{server}/ogc")}
     assert {"admin_district", "water_body", "urban_space"} <= layers
     assert not layers & {"basic_farmland", "ecological_redline", "urban_development_boundary"}
+    # Imagery collections are coverages: not vector layers whose /items GDAL would read.
+    assert not layers & {"blue_marble", "hillshade", "hires_jining"}
+
+
+def test_gdal_bbox_read_counts_what_number_matched_says(server, small_data):
+    """GDAL filters again on its side: the server must already have answered by geometry."""
+    bbox, expected, by_envelope = envelope_only_box(small_data)
+    assert by_envelope > expected
+    _meta, geoms, _props = gdal_read(server, "admin_district", bbox=bbox)
+    query = urllib.parse.urlencode({"f": "json", "bbox": ",".join(map(str, bbox))})
+    with urllib.request.urlopen(f"{server}/ogc/collections/admin_district/items?{query}") as answer:
+        matched = json.load(answer)["numberMatched"]
+    assert len(geoms) == matched == expected
+    wide = (116.3, 35.2, 116.9, 35.6)
+    source_geoms, _ = oracle.layer_features(small_data, "admin_district")
+    assert len(gdal_read(server, "admin_district", bbox=wide)[1]) == \
+        int(shapely.intersects(source_geoms, shapely.box(*wide)).sum()) >= 3
 
 
 def test_gdal_reads_the_same_features_and_coordinates(server, small_data):
@@ -65,7 +84,7 @@ def test_raw_epsg4490_is_latitude_first_with_content_crs(client, small_data):
 def test_bbox_and_cql2_filter_match_the_source(client, small_data):
     geoms, props = oracle.layer_features(small_data, "water_body")
     bbox = (116.9, 34.5, 117.3, 34.9)
-    expected = int(shapely.intersects(shapely.envelope(geoms), shapely.box(*bbox)).sum())
+    expected = int(shapely.intersects(geoms, shapely.box(*bbox)).sum())
     page = client.get("/ogc/collections/water_body/items",
                       {"f": "json", "bbox": ",".join(map(str, bbox)), "limit": 100}).json()
     assert page["numberMatched"] == expected == len(page["features"]) > 0
@@ -83,8 +102,7 @@ def test_errors_are_ogc_exception_json(client):
 
 
 def test_restricted_layers_need_the_right_account(client):
-    admin = User.objects.create_superuser("ogcadmin", "a@example.org", "secret-password-1")
-    client.force_login(admin)
+    sign_in(client, Role.CITY_PLANNER, username="ogcadmin")  # the city level reads restricted layers
     ids = {c["id"] for c in client.get("/ogc/collections", {"f": "json"}).json()["collections"]}
     assert {"ecological_redline", "basic_farmland"} <= ids
     query = urllib.parse.urlencode({"f": "json", "limit": 2})

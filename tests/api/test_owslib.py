@@ -1,8 +1,8 @@
-"""OWSLib against the real gunicorn: OGC API Features read back against the fixture files, and the
-`site-compliance` process executed synchronously and asynchronously, with expected verdicts and
+"""OWSLib against the real gunicorn: OGC API Features and Coverages read back against the fixture files, and
+the `site-compliance` process executed synchronously and asynchronously, with expected verdicts and
 overlap areas from tests/compliance/oracle.py (shapely + pyproj's Geod), never from the service."""
 
-import os
+import io
 import subprocess
 import sys
 import time
@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 import pyogrio.raw
 import pytest
+import rasterio
 import requests
 import shapely
-from django.db import connection
+from owslib.ogcapi.coverages import Coverages
 from owslib.ogcapi.features import Features
 from owslib.ogcapi.processes import Processes
 
 from tests.compliance import oracle
+from tests.database import app_env
 from tests.layers.helpers import CGCS2000_GEOD, geod_area, square
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +78,7 @@ def test_items_with_bbox_and_limit_match_the_source(server, small_data):
     source = source_features(small_data, "water_body")
     box = (116.9, 34.5, 117.3, 34.9)
     inside = {fid for fid, (geom, _) in source.items()
-              if shapely.box(*box).intersects(shapely.envelope(geom))}
+              if shapely.box(*box).intersects(geom)}
     assert len(inside) >= 2
     features = Features(f"{server}/ogc")
     page = features.collection_items("water_body", bbox=list(box), limit=100)
@@ -93,6 +95,46 @@ def test_one_item_has_the_source_coordinates_and_attributes(server, small_data):
     served = shapely.geometry.shape(item["geometry"])
     assert np.allclose(shapely.get_coordinates(served), shapely.get_coordinates(geom), atol=1e-8)
     assert item["properties"] == attributes
+
+
+def test_items_with_a_cql2_filter_and_pages(server, small_data):
+    """OWSLib passes `filter` through; the server answers by the filter, across pages."""
+    source = source_features(small_data, "water_body")
+    lakes = {fid for fid, (_, attributes) in source.items() if attributes["LX"] == "湖泊"}
+    assert 0 < len(lakes) < len(source)
+    features = Features(f"{server}/ogc")
+    first = features.collection_items("water_body", filter="LX='湖泊'", limit=2)
+    second = features.collection_items("water_body", filter="LX='湖泊'", limit=2, offset=2)
+    assert first["numberMatched"] == len(lakes)
+    rest = features.collection_items("water_body", filter="LX='湖泊'", limit=100, offset=4)
+    assert {f["id"] for f in first["features"] + second["features"] + rest["features"]} == lakes
+
+
+# --- Coverages ----------------------------------------------------------------------------------
+
+def test_coverages_list_only_the_imagery(server):
+    coverages = Coverages(f"{server}/ogc")
+    assert set(coverages.coverages()) == {"blue_marble", "hillshade", "hires_jining"}
+    assert coverages.collection("hires_jining")["itemType"] == "coverage"
+
+
+def test_coverage_subset_and_bands_equal_the_source(server, small_data):
+    """OWSLib's `subset` in the newest scene's axes (x/y of its Gauss–Krüger CRS) and a band
+    subset; the pixels equal the source file's, read with rasterio."""
+    late = small_data / "imagery" / "hires_jining_2024-09-26.tif"
+    with rasterio.open(late) as src:
+        west, south = src.bounds.left + 100, src.bounds.bottom + 100
+        east, north = west + 200, south + 150
+        blob = Coverages(f"{server}/ogc").coverage(
+            "hires_jining", subset={"x": [west, east], "y": [south, north]}, properties=[3]).read()
+        with rasterio.open(io.BytesIO(blob)) as cut:
+            assert cut.crs == src.crs and cut.count == 1 and cut.res == src.res
+            assert cut.bounds.left == pytest.approx(west, abs=src.res[0])
+            assert cut.bounds.top == pytest.approx(north, abs=src.res[1])
+            window = rasterio.windows.from_bounds(*cut.bounds, transform=src.transform).round_offsets()
+            expected = src.read([3], window=rasterio.windows.Window(window.col_off, window.row_off,
+                                                                    cut.width, cut.height))
+            assert np.array_equal(cut.read(), expected)
 
 
 # --- Processes ----------------------------------------------------------------------------------
@@ -208,8 +250,7 @@ def test_execute_a_clean_site_passes(server, small_data):
 
 def run_worker_once() -> None:
     """The real `run_worker` command on the test database, as `make run` starts it."""
-    settings_dict = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)}
+    env = app_env()
     subprocess.run([sys.executable, "manage.py", "run_worker", "--once"], cwd=ROOT, env=env, check=True,
                    timeout=120, capture_output=True)
 

@@ -3,13 +3,16 @@
 import re
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.checks import run_checks
+
+from blueprint.models import Role
+from tests.roles import sign_in
 
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_reports_postgis(client):
+def test_healthz_reports_postgis_to_operators(client):
+    sign_in(client, Role.CITY_PLANNER)  # staff; strangers learn ok or not only
     body = client.get("/healthz").json()
     assert body["status"] == "ok"
     assert tuple(int(p) for p in body["postgis_version"].split(".")[:2]) >= (3, 3)
@@ -25,15 +28,15 @@ def test_home_lists_the_layers_the_caller_may_read_in_chinese(client):
     page = client.get("/").content.decode()
     assert "行政区划" in page and "admin_district" in page
     assert "生态保护红线" not in page and "永久基本农田" not in page  # restricted: not for anonymous
-    client.force_login(User.objects.create_superuser("home-admin", "a@example.org", "secret-password-1"))
+    sign_in(client, Role.SYSTEM_ADMIN, username="home-admin")
     page = client.get("/").content.decode()
     assert "生态保护红线" in page and "永久基本农田" in page
 
 
 @pytest.fixture
 def admin_client(client):
-    user = User.objects.create_superuser("admin", "admin@example.org", "secret-password-1")
-    client.force_login(user)
+    """A system administrator (layers and data), past the two-factor step."""
+    sign_in(client, Role.SYSTEM_ADMIN, username="admin")
     return client
 
 

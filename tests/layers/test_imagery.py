@@ -160,9 +160,10 @@ def test_command_imports_with_a_given_date_and_sensor(tmp_path, scratch_layer, c
 
 @pytest.fixture
 def admin_client(client):
-    from django.contrib.auth.models import User
+    from blueprint.models import Role
+    from tests.roles import sign_in
 
-    client.force_login(User.objects.create_superuser("imagery_admin", "a@example.org", "secret-password-1"))
+    sign_in(client, Role.SYSTEM_ADMIN, username="imagery_admin")  # layers are the system administrator's
     return client
 
 

@@ -15,6 +15,7 @@ from layers import crs
 from layers.importers import import_layer
 from layers.models import Feature, FeaturePart, Layer, LayerVersion
 from layers.services import register_layer
+from tests.database import app_env
 from tests.layers.helpers import geod_area, jining_patches, square, write_geojson, write_vector
 
 pytestmark = pytest.mark.django_db
@@ -198,9 +199,7 @@ def _run_import(env, slug, path, *extra):
 
 def test_import_killed_midway_leaves_previous_version_active(tmp_path):
     """A SIGKILL during an import: the old version stays active, no row of the new one is left."""
-    settings_dict = connection.settings_dict
-    env = {**os.environ, "IMPORT_BATCH_SIZE": "500",
-           "DATABASE_URL": "postgis://{USER}@{HOST}:{PORT}/{NAME}".format(**settings_dict)}
+    env = app_env(IMPORT_BATCH_SIZE="500")  # imports as the service's own (app) database role
     slug = "killed_import_layer"
     first = write_geojson(tmp_path / "v1.geojson", jining_patches(3), props(3))
     done = _run_import(env, slug, first, "--create", "--no-progress")
@@ -217,3 +216,20 @@ def test_import_killed_midway_leaves_previous_version_active(tmp_path):
     assert layer.active_version.number == 1
     assert list(LayerVersion.objects.filter(layer=layer).values_list("number", flat=True)) == [1]
     assert Feature.objects.filter(version__layer=layer).count() == 3
+
+
+def test_a_new_partition_looks_features_up_by_source_id_through_an_index(layer, tmp_path):
+    """`/items/{id}` reads one feature by its source id: the partition carries the parent's btree
+    index on (version_id, fid), so the look-up is an index scan, not a scan of the partition."""
+    summary = import_layer(layer.slug, write_geojson(tmp_path / "a.geojson", jining_patches(50), props(50)))
+    version = LayerVersion.objects.get(layer=layer, number=summary.version)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s",
+                       [f"layers_feature_v{version.pk}"])
+        definitions = [row[0] for row in cursor.fetchall()]
+        assert any("btree (version_id, fid)" in d for d in definitions), definitions
+        cursor.execute("SET LOCAL enable_seqscan = off")  # 50 rows: the planner might scan anyway
+        cursor.execute("EXPLAIN SELECT * FROM layers_feature WHERE version_id = %s AND fid = 7",
+                       [version.pk])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Scan" in plan or "Bitmap Index Scan" in plan, plan
