@@ -11,7 +11,6 @@ import json
 
 import pytest
 import shapely
-from django.contrib.auth.models import User
 
 from tests.layers.helpers import square
 from tests.roles import sign_in
@@ -235,8 +234,7 @@ def test_cql2_on_the_layers_own_queryables_still_works(client):
 
 
 def test_an_ogc_read_past_its_statement_timeout_is_503(client, settings):
-    admin = User.objects.create_superuser("timeout-admin", "t@example.org", "secret-password-1")
-    client.force_login(admin)
+    sign_in(client, "city_planner", username="timeout-planner")  # reads the restricted farmland
     settings.BLUEPRINT = {**settings.BLUEPRINT, "OGC_STATEMENT_TIMEOUT_MS": 1}
     response = client.get("/ogc/collections/basic_farmland/items",
                           {"f": "json", "limit": 1000, "sortby": "-DLMC", "filter": "DLMC LIKE '%地%'"})
@@ -293,8 +291,7 @@ def test_a_restricted_collection_page_as_html(client):
     assert client.get("/ogc/collections/water_body", {"f": "html"}).status_code == 200
     assert_ogc(client.get("/ogc/collections/ecological_redline", {"f": "json"}), 404)
     assert client.get("/ogc/collections/ecological_redline", {"f": "html"}).status_code == 404
-    admin = User.objects.create_superuser("html-admin", "h@example.org", "secret-password-1")
-    client.force_login(admin)
+    sign_in(client, "city_planner", username="html-planner")  # reads the restricted red line
     response = client.get("/ogc/collections/ecological_redline", {"f": "html"})
     assert response.status_code == 200 and "生态保护红线" in response.content.decode()
 

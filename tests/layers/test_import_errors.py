@@ -7,12 +7,21 @@ import shapely
 from django.core.management import CommandError, call_command
 
 from blueprint.errors import InvalidInput
+from blueprint.models import Role
 from layers.importers import import_layer
 from layers.models import LayerVersion
 from layers.services import register_layer
 from tests.layers.helpers import jining_patches
+from tests.roles import sign_in
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    """A system administrator (layers and data), past the two-factor step."""
+    sign_in(client, Role.SYSTEM_ADMIN, username="import-admin")
+    return client
 
 
 @pytest.fixture
