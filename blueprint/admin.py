@@ -78,9 +78,29 @@ class ReadOnlyAdmin(PolicyAdmin):
 # --- people -----------------------------------------------------------------------------------
 
 class AccessProfileInline(admin.StackedInline):
+    """A person's role and scope, edited on the person's page: by the security administrator only
+    (the policy's MANAGE_USERS, as the page itself; Django's model permissions grant nothing)."""
+
     model = AccessProfile
     can_delete = False
     verbose_name_plural = "角色与范围 role and scope"
+
+    def _allowed(self, request) -> bool:
+        user = request.user
+        return user.is_active and user.is_staff and access.allows(access.principal_for_user(user),
+                                                                  Perm.MANAGE_USERS)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 admin.site.unregister(User)
