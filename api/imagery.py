@@ -2,7 +2,9 @@
 
 Thin views over layers.mosaic; access follows the layer's level through the access policy, as for
 OGC features (a hidden layer answers 404). Tiles carry an ETag made from the scenes they draw on,
-so a revalidation costs no rendering.
+so a revalidation costs no rendering. Errors are raised as domain errors: the error boundary
+answers them in the form of the path (problem+json here, OGC exception JSON for the OGC map tiles
+that reuse `tile`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import datetime as dt
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from blueprint import access
-from blueprint.errors import BlueprintError, InvalidInput, NotFound
+from blueprint.caching import not_modified
+from blueprint.errors import InvalidInput, NotFound, echo
 from layers.models import Layer
 from layers.mosaic import TILE_FORMATS, layer_scenes, render_tile, tile_etag, tile_scenes
 from layers.services import audit_refused_layer
@@ -38,25 +41,17 @@ def parse_date(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"日期应为 YYYY-MM-DD：“{text[:40]}”。 (date must be YYYY-MM-DD.)",
+        raise InvalidInput(f"日期应为 YYYY-MM-DD：“{echo(text, 40)}”。 (date must be YYYY-MM-DD.)",
                            parameter="date") from None
-
-
-def _problem(exc: BlueprintError) -> JsonResponse:
-    return JsonResponse(exc.as_problem(), status=exc.status, content_type="application/problem+json",
-                        json_dumps_params={"ensure_ascii": False})
 
 
 def tile(request: HttpRequest, slug: str, z: int, x: int, y: int, fmt: str) -> HttpResponse:
     """GET /tiles/imagery/{slug}/{z}/{x}/{y}.{png|jpg|webp}[?date=YYYY-MM-DD]."""
-    try:
-        layer = visible_raster_layer(request, slug)
-        chosen = tile_scenes(layer_scenes(layer), z, x, y, parse_date(request.GET.get("date")))
-    except BlueprintError as exc:
-        return _problem(exc)
+    layer = visible_raster_layer(request, slug)
+    chosen = tile_scenes(layer_scenes(layer), z, x, y, parse_date(request.GET.get("date")))
     etag = tile_etag(slug, chosen, z, x, y, fmt)
     headers = {"ETag": etag, "Cache-Control": _cache_control(layer), "Vary": "Cookie"}
-    if etag in request.headers.get("If-None-Match", ""):
+    if not_modified(request, etag):
         return HttpResponse(status=304, headers=headers)
     if not chosen:  # outside every footprint (OGC API Tiles: an empty tile may answer 204)
         return HttpResponse(status=204, headers=headers)
@@ -71,10 +66,7 @@ def _cache_control(layer: Layer) -> str:
 
 def scenes(request: HttpRequest, slug: str) -> JsonResponse:
     """GET /api/imagery/{slug}/scenes: the layer's scenes, newest first."""
-    try:
-        layer = visible_raster_layer(request, slug)
-    except BlueprintError as exc:
-        return _problem(exc)
+    layer = visible_raster_layer(request, slug)
     rows = [{"id": s.id, "acquired": s.acquired.isoformat(), "sensor": s.sensor,
              "resolution_m": s.resolution_m, "bbox": [round(v, 7) for v in s.bbox],
              "bands": list(s.bands)} for s in layer_scenes(layer)]

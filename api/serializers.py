@@ -29,6 +29,13 @@ class CheckRequestSerializer(serializers.Serializer):
                                          "project's new revision and check it")
     category = serializers.ChoiceField(required=False, choices=CATEGORIES)
 
+    def validate_site(self, site):
+        if site is not None and not isinstance(site, (dict, str)):
+            raise serializers.ValidationError(
+                "site 应为 GeoJSON 对象或 WKT / 界址坐标等文本。"
+                " (site must be a GeoJSON object or WKT / 界址坐标 / KML / DXF text.)")
+        return site
+
     def validate_file(self, upload):
         limit = settings.BLUEPRINT["SITE_MAX_BYTES"]
         if upload is not None and upload.size > limit:

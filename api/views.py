@@ -6,10 +6,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.bodies import StrictJSONParser
 from api.serializers import (
     CheckRequestSerializer,
     CheckSerializer,
@@ -39,7 +40,7 @@ def _visible_project(request, code: str | None) -> None:
 
 
 class CheckListView(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(request=CheckRequestSerializer, responses={201: CheckSerializer},
                    summary="提交合规性检查 Submit a compliance check")

@@ -17,13 +17,16 @@ from __future__ import annotations
 import hashlib
 import re
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import groupby
 
 from django.conf import settings
-from django.db import connections, models
+from django.db import connection, connections, models, transaction
 from django.db.models.sql import InsertQuery
+from django.db.utils import OperationalError
 
-__all__ = ["insert_together", "execute_prepared"]
+__all__ = ["insert_together", "execute_prepared", "statement_timeout", "is_query_canceled"]
 
 _NAMED = re.compile(r"%\((\w+)\)s")
 _POSITIONAL = re.compile(r"(?<!%)%s")
@@ -91,3 +94,24 @@ def insert_together(objs: list[models.Model], using: str = "default") -> None:
         execute_prepared(cursor, sql + last[0], params)
     for obj in objs:
         obj._state.adding, obj._state.db = False, using
+
+
+@contextmanager
+def statement_timeout(milliseconds: int) -> Iterator[None]:
+    """Run the block in a transaction whose every statement stops after `milliseconds`.
+
+    A statement past it raises OperationalError (`is_query_canceled`). Inside an outer transaction
+    (a savepoint) the previous timeout is restored after the block, since a local setting lasts
+    until the outer transaction ends.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('statement_timeout'),"
+                       " set_config('statement_timeout', %s, true)", [str(int(milliseconds))])
+        previous = cursor.fetchone()[0]
+        yield
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+
+
+def is_query_canceled(exc: OperationalError) -> bool:
+    """Whether PostgreSQL cancelled the statement (SQLSTATE 57014: a statement timeout)."""
+    return getattr(exc.__cause__, "pgcode", None) == "57014"

@@ -16,3 +16,8 @@ def _without_server_banner(self) -> list[str]:
 
 
 wsgi.Response.default_headers = _without_server_banner
+
+# gunicorn's own 414 (and 400 for an over-long request line) is an HTML page: the limit is lifted so
+# that the app answers an over-long URI itself, in the path's error form (MAX_URI_LENGTH, a 414).
+# A reverse proxy in front keeps its own limit (nginx: 8 KiB).
+limit_request_line = 0

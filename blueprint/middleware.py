@@ -8,18 +8,18 @@ import secrets
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import patch_vary_headers
 
 from blueprint import audit, ratelimits, tokens
 from blueprint.access import principal
 from blueprint.access_rules import decide, rule_for
+from blueprint.errors import Forbidden, TooManyRequests, Unauthenticated, error_response, face
 
 __all__ = ["AccessMiddleware", "ResponsePolicyMiddleware", "ContentSecurityPolicyMiddleware", "deny"]
 
-_OGC_CODES = {401: "NotAuthorized", 403: "Forbidden", 429: "TooManyRequests"}
-_TITLES = {401: "Unauthorized", 403: "Forbidden", 429: "Too many requests"}
+_ERRORS = {401: Unauthenticated, 403: Forbidden, 429: TooManyRequests}
 _MESSAGES = {
     401: "需要登录或提供令牌 (Authorization: Bearer …)。"
          " (Sign in, or send a token: Authorization: Bearer ….)",
@@ -29,33 +29,15 @@ _CSRF_MISSING = ("缺少或无效的 CSRF 令牌：登录会话发出的请求�
                  "外部系统请用 Authorization: Bearer 令牌。 (CSRF token missing or incorrect: a signed-in"
                  " session must send the X-CSRFToken header from the csrftoken cookie; systems send"
                  " Authorization: Bearer.) [{reason}]")
-# Paths whose errors are problem+json: the REST API, and the pages' data and tile endpoints.
-_PROBLEM_PATHS = ("/api/", "/maps/data/", "/tiles/")
 
 
 def deny(request, status: int, detail: str, headers: dict | None = None) -> HttpResponse:
-    """Refuse a request in the form its path speaks: problem+json, OGC exception JSON or a page."""
+    """Refuse a request through the error boundary: problem+json, OGC exception JSON or a page
+    (a person without a session is sent to the login page instead)."""
     request._refusal = detail  # what the audit entry of a refused access says (AccessMiddleware)
-    path = request.path
-    if path.startswith(_PROBLEM_PATHS):
-        response = JsonResponse({"type": f"https://one-blueprint.dev/problems/{_TITLES[status].lower()}"
-                                          .replace(" ", "-"),
-                                 "title": _TITLES[status], "status": status, "detail": detail},
-                                status=status, content_type="application/problem+json")
-    elif path.startswith("/ogc/") or path == "/ogc":
-        code = _OGC_CODES[status]
-        response = JsonResponse({"code": code, "type": code, "description": detail}, status=status)
-    elif status == 401 and "Authorization" not in request.headers:  # a person: to the login page
+    if status == 401 and face(request) == "page" and "Authorization" not in request.headers:
         return HttpResponseRedirect(f"{settings.LOGIN_URL}?next={quote(request.get_full_path())}")
-    else:
-        response = HttpResponse(f"<!doctype html><meta charset=utf-8><title>{status}</title>"
-                                f"<h1>{status} {_TITLES[status]}</h1><p>{detail}</p>",
-                                status=status, content_type="text/html; charset=utf-8")
-    if status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="one-blueprint"'
-    for key, value in (headers or {}).items():
-        response[key] = value
-    return response
+    return error_response(request, _ERRORS[status](detail, headers=headers))
 
 
 class _CsrfCheck(CsrfViewMiddleware):

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "blueprint.middleware.ContentSecurityPolicyMiddleware",
+    "blueprint.boundary.ErrorBoundaryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "blueprint.middleware.ResponsePolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -104,6 +105,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "blueprint.urls"
+CSRF_FAILURE_VIEW = "blueprint.boundary.csrf_failure"  # the error boundary's form, not Django's page
 WSGI_APPLICATION = "blueprint.wsgi.application"
 
 TEMPLATES = [
@@ -196,6 +198,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.errors.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.bodies.StrictJSONParser"],
     # Who may call what is decided once for every face by blueprint.middleware.AccessMiddleware
     # (rule table: blueprint/access_rules.py); DRF only learns who the caller is.
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.BearerTokenAuthentication",
@@ -213,6 +216,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"CheckStatus": "compliance.models.Status"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.openapi.document_errors"],
 }
 
 # pygeoapi reads these when its URLs are imported; the real configuration is built per
@@ -259,6 +263,11 @@ BLUEPRINT = {
     "JOB_MAX_ATTEMPTS": env.int("JOB_MAX_ATTEMPTS", default=2),
     # Extra checks for unified project codes (dotted paths to callables taking the code).
     "PROJECT_CODE_CHECKS": env.list("PROJECT_CODE_CHECKS", default=[]),
+    # Longest request URI (path and query) answered; longer is a 414 in the path's error form.
+    # gunicorn's own request-line limit is lifted (scripts/run.sh) so that this one speaks.
+    "MAX_URI_LENGTH": env.int("MAX_URI_LENGTH", default=8192),
+    # Statement timeout of every OGC read (items, tiles, coverages …); past it the answer is a 503.
+    "OGC_STATEMENT_TIMEOUT_MS": env.int("OGC_STATEMENT_TIMEOUT_MS", default=10_000),
     # Largest layer file accepted by the admin's import form.
     "LAYER_UPLOAD_MAX_BYTES": env.int("LAYER_UPLOAD_MAX_BYTES", default=2 * 1024**3),
     # Requests per signed-in person, or per client address when anonymous, on the expensive

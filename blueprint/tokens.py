@@ -11,19 +11,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from blueprint import audit
-from blueprint.errors import BlueprintError, InvalidInput
+from blueprint.errors import InvalidInput, Unauthenticated
 from blueprint.models import ApiToken, Interface
 
 __all__ = ["TOKEN_PREFIX", "Unauthenticated", "create_token", "revoke_token", "authenticate", "consume",
            "hash_token"]
 
 TOKEN_PREFIX = "bp_"
-
-
-class Unauthenticated(BlueprintError):
-    status = 401
-    code = "unauthenticated"
-    title = "Unauthenticated"
 
 
 def hash_token(raw: str) -> str:

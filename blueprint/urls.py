@@ -30,7 +30,7 @@ urlpatterns = [
 if settings.OIDC_ENABLED:
     urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
 
-handler400 = "blueprint.views.bad_request"
-handler403 = "blueprint.views.forbidden"
-handler404 = "blueprint.views.not_found"
-handler500 = "blueprint.views.server_error"
+handler400 = "blueprint.boundary.bad_request"
+handler403 = "blueprint.boundary.forbidden"
+handler404 = "blueprint.boundary.not_found"
+handler500 = "blueprint.boundary.server_error"

@@ -5,6 +5,7 @@ PostgreSQL from a thread, so that Python and the database work at the same time.
 from __future__ import annotations
 
 import io
+import logging
 import queue
 import threading
 from collections import deque
@@ -52,8 +53,16 @@ def _batches(path: Path, batch_size: int) -> Iterator[tuple[list, np.ndarray, di
                     geoms = shapely.force_2d(geoms)
                 yield fids, geoms, columns
     except (DataSourceError, DataLayerError, OSError) as exc:
+        logging.getLogger(__name__).info("reading %s failed: %s", path, exc)  # GDAL's text: the log's
         raise InvalidInput(f"读取 {path.name} 时出错：文件可能已损坏。 (Reading {path.name} failed:"
-                           f" the file may be corrupt: {str(exc)[:200]})") from exc
+                           " the file may be corrupt.)") from exc
+
+
+def _not_finite(geoms: np.ndarray) -> np.ndarray:
+    """Which geometries hold a NaN or infinite coordinate (GEOS would "repair" them into nonsense)."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    return np.bincount(index[bad], minlength=len(geoms)).astype(bool)
 
 
 def _triage(fids, geoms, layer, path, rejected) -> np.ndarray:
@@ -61,6 +70,10 @@ def _triage(fids, geoms, layer, path, rejected) -> np.ndarray:
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for fid in np.asarray(fids)[empty]:
         rejected.append({"fid": int(fid), "reason": "空几何 / empty geometry"})
+    infinite = _not_finite(geoms) & ~empty
+    for fid in np.asarray(fids)[infinite]:
+        rejected.append({"fid": int(fid), "reason": "坐标不是有限数 (NaN、∞) / non-finite coordinates"})
+    empty |= infinite
     family = FAMILIES.get(layer.geometry_type)
     if family:
         wrong = ~empty & ~np.isin(shapely.get_type_id(geoms), [_TYPE_IDS[t] for t in family])
@@ -149,6 +162,8 @@ class Rows:
         keep = _triage(fids, geoms, self.layer, self.path, out.rejected)
         fids = [fid for fid, k in zip(fids, keep, strict=True) if k]
         batch = {name: column.filter(pa.array(keep)) for name, column in batch.items()}
+        if not keep.any():  # a batch of rejected features only
+            return out
         geoms, usable = self._valid(np.asarray(fids), crs.to_cgcs2000(geoms[keep], self.source), out)
         if not usable.all():
             fids = [fid for fid, k in zip(fids, usable, strict=True) if k]

@@ -10,6 +10,7 @@ new one visible.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 import zipfile
@@ -32,6 +33,7 @@ from layers.services import DISTRICT_LAYER, on_version_activated
 
 __all__ = ["ImportSummary", "import_layer", "SUPPORTED_SUFFIXES"]
 
+LOGGER = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".kml", ".zip", ".shp")
 
 
@@ -119,8 +121,9 @@ def _read_info(path: Path) -> dict:
     try:
         info = pyogrio.read_info(path)
     except (DataSourceError, DataLayerError) as exc:
+        LOGGER.info("unreadable layer file %s: %s", path, exc)  # GDAL's text: for the log only
         raise InvalidInput(f"无法读取文件 {path.name}：文件损坏或格式不符。 (Cannot read {path.name}:"
-                           f" corrupt or not a vector file: {str(exc)[:200]})") from exc
+                           " corrupt or not a vector file.)") from exc
     if info["features"] == 0:
         raise InvalidInput(f"文件 {path.name} 中没有要素。 ({path.name} contains no features.)")
     return info

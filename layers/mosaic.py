@@ -10,7 +10,6 @@ own look-up.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.models import ImageData
 from rio_tiler.mosaic import mosaic_reader
 
+from blueprint.caching import etag
 from blueprint.errors import InvalidInput, NotFound
 from layers.imagery import scene_path, visible_scenes
 from layers.models import Layer
@@ -98,8 +98,7 @@ def tile_scenes(scenes: list[SceneRef], z: int, x: int, y: int,
 
 def tile_etag(slug: str, scenes: list[SceneRef], z: int, x: int, y: int, fmt: str) -> str:
     """An entity tag from what the tile is made of, known before rendering it."""
-    parts = [slug, f"{z}/{x}/{y}.{fmt}", "v1", *(s.content_hash for s in scenes)]
-    return '"' + hashlib.sha1("|".join(parts).encode()).hexdigest() + '"'
+    return etag(slug, f"{z}/{x}/{y}.{fmt}", "v1", *(s.content_hash for s in scenes))
 
 
 MERCATOR = CRS.from_epsg(3857)

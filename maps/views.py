@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
-from blueprint.errors import BlueprintError, InvalidInput, NotFound
+from blueprint.errors import BlueprintError, InvalidInput, NotFound, page_response, problem_response
 from compliance import services as checks
 from layers.crs import area_units
 from layers.models import Layer, Project
@@ -51,7 +51,7 @@ def page_errors(view):
         try:
             return view(request, *args, **kwargs)
         except BlueprintError as exc:
-            return render(request, "maps/error.html", {"error": exc}, status=exc.status)
+            return page_response(request, exc)
     return wrapper
 
 
@@ -62,8 +62,7 @@ def json_errors(view):
         try:
             return view(request, *args, **kwargs)
         except BlueprintError as exc:
-            return JsonResponse(exc.as_problem(), status=exc.status, content_type="application/problem+json",
-                                json_dumps_params={"ensure_ascii": False})
+            return problem_response(exc)
     return wrapper
 
 

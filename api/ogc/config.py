@@ -6,14 +6,13 @@ from django.db.models import Q
 
 from api.ogc.raster import raster_collection
 from api.ogc.tiles import tile_provider
+from api.ogc.uris import CRS84, EPSG
 from layers.crs import CHINA_BOUNDS
 from layers.models import Layer
 
 __all__ = ["CRS84", "EPSG", "OUTPUT_CRS", "STORAGE_CRS", "DEFAULT_ITEMS", "MAX_ITEMS", "build_config",
            "visible_layers"]
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 STORAGE_CRS = EPSG + "4490"  # what the collections say (api/ogc/documents.py), CGCS2000
 OUTPUT_CRS = [CRS84, STORAGE_CRS, EPSG + "3857"]
 # Items per page when a client names no `limit` (GDAL and QGIS page with the server's default:

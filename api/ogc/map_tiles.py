@@ -16,9 +16,12 @@ from http import HTTPStatus
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.ogc import raster
-from api.ogc.tile_views import cached, if_none_match, tile_etag, visible_tile_provider
+from api.ogc.tile_views import cached, visible_tile_provider
+from api.ogc.uris import CRS84
 from blueprint import access
-from blueprint.errors import BlueprintError, InvalidInput, NotFound
+from blueprint.caching import etag as tile_etag
+from blueprint.caching import not_modified
+from blueprint.errors import InvalidInput, echo
 from layers.map_tiles import render_map_tile
 from layers.models import Layer
 from layers.styles import layer_style
@@ -29,7 +32,7 @@ __all__ = ["collection_map_tile", "collection_map_tilesets", "MAP_TILE_REVISION"
 MAP_TILE_REVISION = "1"  # bump when the drawing (not the data or the style: both are in the ETag) changes
 _TILESET_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/"
 _CRS = {"WebMercatorQuad": "http://www.opengis.net/def/crs/EPSG/0/3857",
-        "WorldCRS84Quad": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}
+        "WorldCRS84Quad": CRS84}
 
 
 def collection_map_tile(request: HttpRequest, slug: str, tileMatrixSetId: str, tileMatrix: str,  # noqa: N803
@@ -38,18 +41,15 @@ def collection_map_tile(request: HttpRequest, slug: str, tileMatrixSetId: str, t
     provider = visible_tile_provider(request, slug)
     if provider is None:
         return _raster_tile(request, slug, tileMatrixSetId, tileMatrix, tileRow, tileCol)
-    try:
-        tile = tile_request(tileMatrixSetId, tileMatrix, tileRow, tileCol)
-        if request.GET.get("f", "png").lower() != "png":
-            raise InvalidInput("f 应为 png（矢量图层的地图瓦片只有 PNG）。"
-                               " (f must be png: map tiles of vector layers are PNG.)")
-    except BlueprintError as exc:
-        return _error(exc)
+    tile = tile_request(tileMatrixSetId, tileMatrix, tileRow, tileCol)  # errors: answered by the guard
+    if request.GET.get("f", "png").lower() != "png":
+        raise InvalidInput("f 应为 png（矢量图层的地图瓦片只有 PNG）。"
+                           " (f must be png: map tiles of vector layers are PNG.)")
     options = provider["options"]
     style = layer_style(slug)
     etag = tile_etag(MAP_TILE_REVISION, slug, options["version_id"], json.dumps(style, sort_keys=True),
                      f"{tile.tms}/{tile.z}/{tile.y}/{tile.x}")
-    if etag in if_none_match(request):
+    if not_modified(request, etag):
         return cached(HttpResponse(status=HTTPStatus.NOT_MODIFIED), etag, provider)
     extent = options.get("extent")
     spec = TileSpec(slug, options["version_id"], options["fields"], options["polygonal"],
@@ -73,17 +73,11 @@ def collection_map_tilesets(request: HttpRequest, slug: str) -> HttpResponse:
         for tms in TILE_MATRIX_SETS]})
 
 
-def _error(exc: BlueprintError) -> HttpResponse:
-    if isinstance(exc, NotFound):
-        return raster.ogc_exception(HTTPStatus.NOT_FOUND, "NotFound", exc.detail)
-    return raster.ogc_exception(HTTPStatus.BAD_REQUEST, "InvalidParameterValue", exc.detail)
-
-
 def _raster_tile(request: HttpRequest, slug: str, tms: str, z: str, row: str, col: str) -> HttpResponse:
     try:
         z_, row_, col_ = int(z), int(row), int(col)
     except ValueError:
-        return raster.ogc_exception(HTTPStatus.BAD_REQUEST, "InvalidParameterValue",
-                                    f"瓦片层级、行、列须为整数: {z}/{row}/{col}"
-                                    f" (tileMatrix, tileRow and tileCol must be integers: {z}/{row}/{col})")
+        address = echo(f"{z}/{row}/{col}")
+        raise InvalidInput(f"瓦片层级、行、列须为整数: {address}"
+                           f" (tileMatrix, tileRow and tileCol must be integers: {address})") from None
     return raster.map_tile(request, slug, tms, z_, row_, col_)

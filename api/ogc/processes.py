@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from http import HTTPStatus
 
 from django.utils import translation
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from api.ogc.caller import current
+from api.ogc.errors import process_error
 from api.serializers import CATEGORIES, CheckRequestSerializer, CheckSerializer
 from blueprint import access
-from blueprint.errors import BlueprintError
+from blueprint.errors import BlueprintError, InvalidInput, echo
 from compliance import services
 from compliance.models import Check, Job, Status
 from compliance.parsers import FORMATS
@@ -111,7 +111,7 @@ class SiteComplianceProcessor(BaseProcessor):
                 project_code=args.get("project_code"), category=args.get("category"),
                 background=background, created_by=who.name)
         except BlueprintError as exc:
-            raise _ogc_error(exc.status, exc.detail) from exc
+            raise process_error(exc) from exc
 
     def execute(self, data: dict, outputs=None) -> tuple[str, str]:
         return MEDIA_TYPE, result_json(self.submit(data, background=False), self.site_url)
@@ -131,11 +131,12 @@ def result_json(check: Check, site_url: str) -> str:
 
 def _validated(inputs) -> dict:
     if not isinstance(inputs, dict):
-        raise _ogc_error(400, "inputs 应为对象。 (The inputs must be a JSON object.)")
+        raise _invalid("inputs 应为对象。 (The inputs must be a JSON object.)")
     unknown = sorted(set(inputs) - set(PROCESS_METADATA["inputs"]))
     if unknown:
-        raise _ogc_error(400, f"未知的输入 {', '.join(unknown)}；可用输入见 /ogc/processes/{PROCESS_ID}。"
-                              f" (Unknown inputs {', '.join(unknown)}: see the process description.)")
+        names = echo(", ".join(unknown))
+        raise _invalid(f"未知的输入 {names}；可用输入见 /ogc/processes/{PROCESS_ID}。"
+                       f" (Unknown inputs {names}: see the process description.)")
     values = {name: _unqualified(value) for name, value in inputs.items()}
     form = CheckRequestSerializer(data=values)
     if form.is_valid():
@@ -145,8 +146,8 @@ def _validated(inputs) -> dict:
         english.is_valid()
     chinese, english = _flatten(form.errors), _flatten(english.errors)
     if chinese == english:  # our own messages are bilingual already
-        raise _ogc_error(400, f"输入无效 (invalid inputs)：{chinese}")
-    raise _ogc_error(400, f"输入无效：{chinese} (Invalid inputs: {english})")
+        raise _invalid(f"输入无效 (invalid inputs)：{chinese}")
+    raise _invalid(f"输入无效：{chinese} (Invalid inputs: {english})")
 
 
 def _unqualified(value):
@@ -164,8 +165,5 @@ def _flatten(errors: dict) -> str:
     return "; ".join(parts)
 
 
-def _ogc_error(status: int, detail: str) -> ProcessorExecuteError:
-    error = ProcessorExecuteError(user_msg=detail)
-    error.http_status_code = HTTPStatus(status)
-    error.ogc_exception_code = "NotFound" if status == 404 else "InvalidParameterValue"
-    return error
+def _invalid(detail: str) -> ProcessorExecuteError:
+    return process_error(InvalidInput(detail))

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import math
 
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Polygon
-from django.core.exceptions import FieldError
 from django.db.models import BigIntegerField, BooleanField, Exists, F, FloatField, Func, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
-from pygeoapi.provider.base import BaseProvider, ProviderInvalidQueryError, ProviderItemNotFoundError
+from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
 
+from api.ogc.cql import GEOMETRY_NAMES, check_filter
+from api.ogc.errors import provider_error
+from blueprint.errors import BlueprintError, InvalidInput, InvalidQuery, echo
 from layers.models import Feature, FeaturePart, Layer
 
 __all__ = ["LayerProvider"]
@@ -37,18 +40,23 @@ class LayerProvider(BaseProvider):
               sortby=None, select_properties=None, skip_geometry=False, q=None, filterq=None,
               crs_transform_spec=None, **kwargs) -> dict:
         """Return a page of features (bbox in lon/lat, as pygeoapi hands over the storage CRS)."""
-        features = self._filtered(bbox or [], properties or [], filterq)
+        try:
+            _check_page(resulttype, bbox or [])
+            features = self._filtered(bbox or [], properties or [], filterq)
+        except BlueprintError as exc:
+            raise provider_error(exc) from exc
         if q:
             features = _text_search(features, q)
         unfiltered = not (bbox or properties or filterq or q)
         # The version already knows its size: no full count for an unfiltered big layer.
         matched = self.version.feature_count if unfiltered else features.count()
         collection = {"type": "FeatureCollection", "features": [], "numberMatched": matched}
-        if resulttype == "hits":
+        offset = min(int(offset), matched)  # past the end is an empty page, not a bigint overflow
+        if resulttype == "hits" or offset >= matched:
             collection["numberReturned"] = 0
             return collection
         rows = self._rows(self._sorted(features, sortby or []), crs_transform_spec, skip_geometry)
-        page = rows[int(offset):int(offset) + int(limit)]
+        page = rows[offset:offset + int(limit)]
         collection["features"] = [self._feature(row, select_properties) for row in page]
         collection["numberReturned"] = len(collection["features"])
         return collection
@@ -57,12 +65,14 @@ class LayerProvider(BaseProvider):
         """Return one feature by its source feature id."""
         try:
             fid = int(identifier)
+            if not -2**63 <= fid < 2**63:
+                raise ValueError(identifier)
         except (TypeError, ValueError) as exc:
             raise ProviderItemNotFoundError(
-                f"要素编号应为整数 (feature ids are integers): {identifier}") from exc
+                f"要素编号应为整数 (feature ids are integers): {echo(identifier)}") from exc
         row = self._rows(self._active().filter(fid=fid), crs_transform_spec, False).first()
         if row is None:
-            raise ProviderItemNotFoundError(f"没有要素 {identifier} (no feature {identifier})")
+            raise ProviderItemNotFoundError(f"没有要素 {echo(identifier)} (no feature {echo(identifier)})")
         return self._feature(row, None)
 
     def _active(self):
@@ -73,7 +83,7 @@ class LayerProvider(BaseProvider):
         if bbox:
             # The geometry itself, not its envelope (Features Part 1 /req/core/fc-bbox-response):
             # `intersects` uses the GiST index for the envelope test, then the exact one.
-            box = Polygon.from_bbox(tuple(map(float, bbox[:4])))
+            box = Polygon.from_bbox(tuple(map(float, bbox)))
             box.srid = 4490
             # A heavy feature is tested through its ST_Subdivide parts (few vertices each).
             parts = FeaturePart.objects.filter(feature_id=OuterRef("id"), version_id=self.version.pk,
@@ -91,6 +101,7 @@ class LayerProvider(BaseProvider):
 
         # Each property as a typed SQL value (alias: not selected), so that CQL2 compares text
         # with text and numbers with numbers rather than with jsonb.
+        check_filter(filterq, {name: spec["type"] for name, spec in self.fields.items()})
         aliases = {}
         for name, spec in self.fields.items():
             text = KeyTextTransform(name, "properties")
@@ -98,27 +109,29 @@ class LayerProvider(BaseProvider):
             aliases[f"p_{name}"] = Cast(text, FloatField()) if kind == "number" else (
                 Cast(text, BigIntegerField()) if kind == "integer" else text)
         mapping = {name: f"p_{name}" for name in self.fields}
-        mapping.update({"geometry": "geom", "geom": "geom", "fid": "fid"})
-        try:
-            return features.alias(**aliases).filter(to_filter(filterq, mapping))
-        except (KeyError, FieldError) as exc:
-            raise ProviderInvalidQueryError(
-                f"CQL2 过滤条件引用了未知属性 {exc}；可用属性见 queryables。"
-                f" (The filter names an unknown property {exc}: see the queryables.)") from exc
+        mapping.update({name: "geom" for name in GEOMETRY_NAMES} | {"fid": "fid"})
+        return features.alias(**aliases).filter(to_filter(filterq, mapping))
 
     def _typed(self, name: str, value: str):
         kind = self.fields.get(name, {}).get("type")
+        if "\x00" in value:
+            raise InvalidQuery(f"属性 {name} 的值中有 NUL 字符：请去掉。 (The value of {name} holds a NUL.)")
         try:
-            return float(value) if kind == "number" else int(value) if kind == "integer" else value
+            typed = float(value) if kind == "number" else int(value) if kind == "integer" else value
         except ValueError as exc:
-            raise ProviderInvalidQueryError(f"属性 {name} 应为数值 (property {name} takes a number)") from exc
+            raise InvalidQuery(f"属性 {name} 应为数值，收到 “{echo(value)}”。"
+                               f" (property {name} takes a number.)") from exc
+        if isinstance(typed, float) and not math.isfinite(typed):
+            raise InvalidQuery(f"属性 {name} 应为有限数。 (property {name} takes a finite number.)")
+        return typed
 
     def _sorted(self, features, sortby):
         keys = []
         for item in sortby:
             name = item["property"]
             if name != "fid" and name not in self.fields:
-                raise ProviderInvalidQueryError(f"无法按未知属性 {name} 排序 (cannot sort by {name})")
+                raise provider_error(InvalidQuery(f"无法按未知属性 {echo(name)} 排序 (cannot sort by"
+                                                  f" {echo(name)})"))
             field = "fid" if name == "fid" else f"properties__{name}"
             keys.append(("-" if item.get("order") == "-" else "") + field)
         return features.order_by(*keys, "fid")
@@ -149,6 +162,21 @@ def _text_search(features, q: str):
     hit = RawSQL("EXISTS (SELECT 1 FROM jsonb_each_text(layers_feature.properties) AS kv"
                  " WHERE kv.value ILIKE ANY(%s))", [patterns], output_field=BooleanField())
     return features.alias(q_hit=hit).filter(q_hit=True)
+
+
+def _check_page(resulttype: str, bbox: list) -> None:
+    if resulttype not in ("results", "hits"):
+        raise InvalidInput(f"resulttype 应为 results 或 hits，收到 “{echo(resulttype)}”。"
+                           " (resulttype must be results or hits.)")
+    if len(bbox) not in (0, 4):
+        raise InvalidInput("bbox 应为 4 个数：最小经度,最小纬度,最大经度,最大纬度（不支持高程）。"
+                           " (bbox takes 4 numbers: minx,miny,maxx,maxy; no heights.)")
+    if not all(math.isfinite(v) for v in bbox):
+        raise InvalidInput("bbox 的 4 个数须为有限数（不能是 nan、inf）。"
+                           " (bbox values must be finite numbers.)")
+    if bbox and bbox[0] > bbox[2]:
+        raise InvalidInput("bbox 的最小经度应小于最大经度（不支持跨 180° 经线）。"
+                           " (bbox: minx must be less than maxx; no antimeridian crossing.)")
 
 
 def _output_geometry(crs_transform_spec):

@@ -3,17 +3,17 @@ OGC API – Tiles map tiles in WebMercatorQuad, served by the same code as the X
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from api.ogc.uris import CRS84
+from blueprint.errors import InvalidInput, NotFound
 from layers.crs import CHINA_BOUNDS
 from layers.imagery import visible_scenes
 from layers.models import Layer
 
-__all__ = ["raster_collection", "map_tilesets", "map_tile", "ogc_exception", "TILE_MATRIX_SET"]
-
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+__all__ = ["raster_collection", "map_tilesets", "map_tile", "TILE_MATRIX_SET"]
 TILE_MATRIX_SET = "WebMercatorQuad"
 _FORMATS = {"png": "png", "jpeg": "jpg", "jpg": "jpg", "webp": "webp"}
 
@@ -22,7 +22,7 @@ def raster_collection(layer: Layer, base_url: str) -> dict:
     """A pygeoapi collection for a raster layer: coverage (GeoTIFF) plus links to map tiles."""
     scenes = visible_scenes(layer)
     bbox = list(layer.active_version.extent.extent) if layer.active_version.extent else None
-    dates = sorted(s.acquired.isoformat() for s in scenes)
+    dates = sorted(s.acquired for s in scenes)
     return {
         "type": "collection",
         "title": {"zh": layer.title_zh, "en": layer.title_en},
@@ -30,7 +30,9 @@ def raster_collection(layer: Layer, base_url: str) -> dict:
                         "en": f"{layer.title_en} ({len(scenes)} scenes)"},
         "keywords": [layer.slug, layer.access_level, "imagery"],
         "extents": {"spatial": {"bbox": bbox or list(CHINA_BOUNDS), "crs": CRS84},
-                    "temporal": {"begin": f"{dates[0]}T00:00:00Z", "end": f"{dates[-1]}T23:59:59Z"}},
+                    # datetimes, as pygeoapi's YAML loader gives them (its datetime check wants them)
+                    "temporal": {"begin": dt.datetime.combine(dates[0], dt.time.min, dt.UTC),
+                                 "end": dt.datetime.combine(dates[-1], dt.time(23, 59, 59), dt.UTC)}},
         "links": [{"type": "application/json", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
                    "title": "Map tiles (PNG, JPEG, WebP)",
                    "href": f"{base_url}/collections/{layer.slug}/map/tiles"}],
@@ -40,21 +42,11 @@ def raster_collection(layer: Layer, base_url: str) -> dict:
     }
 
 
-def ogc_exception(status: int, code: str, description: str) -> HttpResponse:
-    """An OGC exception document (code, type, description) as JSON."""
-    return HttpResponse(json.dumps({"code": code, "type": code, "description": description},
-                                   ensure_ascii=False), status=status, content_type="application/json")
-
-
 def map_tilesets(request: HttpRequest, slug: str) -> HttpResponse:
     """GET /ogc/collections/{slug}/map/tiles: the one tile set, WebMercatorQuad."""
     from api.imagery import visible_raster_layer
-    from blueprint.errors import BlueprintError
 
-    try:
-        visible_raster_layer(request, slug)
-    except BlueprintError as exc:
-        return ogc_exception(404, "NotFound", exc.detail)
+    visible_raster_layer(request, slug)  # a hidden or missing layer: NotFound, answered by the guard
     base = request.build_absolute_uri(f"/ogc/collections/{slug}/map/tiles/{TILE_MATRIX_SET}")
     links = [{"rel": "item", "type": f"image/{fmt}", "templated": True,
               "href": f"{base}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?f={fmt}"}
@@ -66,19 +58,14 @@ def map_tilesets(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def map_tile(request: HttpRequest, slug: str, tms: str, z: int, row: int, col: int) -> HttpResponse:
-    """GET …/map/tiles/WebMercatorQuad/{z}/{row}/{col}?f=png|jpeg|webp (and ?date=YYYY-MM-DD)."""
+    """GET …/map/tiles/WebMercatorQuad/{z}/{row}/{col}?f=png|jpeg|webp (and ?date=YYYY-MM-DD).
+
+    The XYZ tile itself; its domain errors reach the OGC guard, which answers OGC exception JSON."""
     from api.imagery import tile
 
     fmt = _FORMATS.get(request.GET.get("f", "png").lower())
     if tms != TILE_MATRIX_SET:
-        return ogc_exception(404, "NotFound",
-                             f"只提供 {TILE_MATRIX_SET}。 (Only {TILE_MATRIX_SET} is offered.)")
+        raise NotFound(f"只提供 {TILE_MATRIX_SET}。 (Only {TILE_MATRIX_SET} is offered.)")
     if fmt is None:
-        return ogc_exception(400, "InvalidParameterValue",
-                          "f 应为 png、jpeg 或 webp。 (f must be png, jpeg or webp.)")
-    response = tile(request, slug, z, col, row, fmt)
-    if response.status_code >= 400:
-        detail = json.loads(response.content).get("detail", "")
-        code = "NotFound" if response.status_code == 404 else "InvalidParameterValue"
-        return ogc_exception(response.status_code, code, detail)
-    return response
+        raise InvalidInput("f 应为 png、jpeg 或 webp。 (f must be png, jpeg or webp.)")
+    return tile(request, slug, z, col, row, fmt)

@@ -8,7 +8,6 @@ whatever the caller sends.
 
 from __future__ import annotations
 
-import hashlib
 from http import HTTPStatus
 
 import pygeoapi.api.tiles as tiles_api
@@ -16,10 +15,11 @@ from django.http import HttpRequest, HttpResponse
 
 from api.ogc.adapter import api_for, execute_from_django
 from api.ogc.tiles import MVT_MIMETYPE
+from blueprint.caching import etag as tile_etag
+from blueprint.caching import not_modified
 from layers.tiles import TILE_MATRIX_SETS
 
-__all__ = ["collection_tile", "collection_tileset", "visible_tile_provider", "tile_etag", "if_none_match",
-           "cached"]
+__all__ = ["collection_tile", "collection_tileset", "visible_tile_provider", "cached"]
 
 TILE_REVISION = "1"  # bump when the tile SQL or the attribute choice changes what a tile holds
 MAX_AGE = 300  # seconds a client may reuse a tile before asking again (then a cheap 304)
@@ -33,7 +33,7 @@ def collection_tile(request: HttpRequest, collection_id: str, tileMatrixSetId: s
     if provider is not None:
         address = f"{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"
         etag = tile_etag(TILE_REVISION, collection_id, provider["options"]["version_id"], address)
-        if etag in if_none_match(request):
+        if not_modified(request, etag):
             return cached(HttpResponse(status=HTTPStatus.NOT_MODIFIED), etag, provider)
     if "f" not in request.GET:  # MVT is the only tile format: a plain {z}/{y}/{x} URL template works
         request.GET = request.GET.copy()
@@ -64,16 +64,6 @@ def visible_tile_provider(request: HttpRequest, collection_id: str) -> dict | No
     """The tile provider definition of a collection this caller may see, else None."""
     resource = api_for(request).config["resources"].get(collection_id) or {}
     return next((p for p in resource.get("providers", []) if p.get("type") == "tile"), None)
-
-
-def tile_etag(*parts) -> str:
-    """A strong ETag naming what a tile was made from (revision, layer, version, address …)."""
-    return '"' + hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
-
-
-def if_none_match(request: HttpRequest) -> set[str]:
-    header = request.headers.get("If-None-Match", "")
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
 def cached(response: HttpResponse, etag: str, provider: dict,

@@ -8,11 +8,12 @@ statement, an empty one none.
 from __future__ import annotations
 
 from pygeoapi.models.provider.base import TileMatrixSetEnum, TileSetMetadata
-from pygeoapi.provider.base import ProviderInvalidQueryError, ProviderItemNotFoundError
+from pygeoapi.provider.base import ProviderItemNotFoundError
 from pygeoapi.provider.base_mvt import BaseMVTProvider
 from pygeoapi.util import url_join
 
-from blueprint.errors import BlueprintError, NotFound
+from api.ogc.errors import provider_error
+from blueprint.errors import BlueprintError
 from layers.models import Layer
 from layers.tiles import MAX_ZOOM, TILE_MATRIX_SETS, TileSpec, render_tile, tile_fields, tile_request
 
@@ -34,12 +35,6 @@ def tile_provider(layer: Layer, bbox: list[float] | None) -> dict:
             "public": layer.access_level == Layer.Access.PUBLIC,
         },
     }
-
-
-class TileParameterError(ProviderInvalidQueryError):
-    """A tile address that is not three integers."""
-
-    ogc_exception_code = "InvalidParameterValue"
 
 
 class LayerTileProvider(BaseMVTProvider):
@@ -72,10 +67,8 @@ class LayerTileProvider(BaseMVTProvider):
         """The tile's MVT bytes, or None (pygeoapi answers 204) when it holds no feature."""
         try:
             return render_tile(self.spec, tile_request(tileset, z, y, x))
-        except NotFound as exc:
-            raise ProviderItemNotFoundError(user_msg=exc.detail) from exc
-        except BlueprintError as exc:
-            raise TileParameterError(user_msg=exc.detail) from exc
+        except BlueprintError as exc:  # a tile outside the matrix stays a 404, a bad index a 400
+            raise provider_error(exc) from exc
 
     def get_default_metadata(self, dataset, server_url, layer, tileset, title, description, keywords,
                              **kwargs) -> dict:

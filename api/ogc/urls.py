@@ -2,13 +2,14 @@
 
 import pygeoapi.api.itemtypes as pygeoapi_items
 import pygeoapi.django_.views as pygeoapi_views
-from django.urls import path
+from django.urls import URLPattern, path
 from pygeoapi.django_.urls import urlpatterns as pygeoapi_urlpatterns
 
 from api.ogc import map_tiles, tile_views, views
 from api.ogc.adapter import execute_from_django
 from api.ogc.bbox import transform_bbox
 from api.ogc.cql2 import parse_filter, parse_json_filter
+from api.ogc.guard import METHODS, READ, guarded
 
 # pygeoapi's views look this name up at request time: serve them from our cached API objects.
 pygeoapi_views.execute_from_django = execute_from_django
@@ -24,8 +25,17 @@ _TILES = "collections/<str:collection_id>/tiles/<str:tileMatrixSetId>"
 # OGC API – Tiles map tiles (pygeoapi 0.24 serves vector tiles only): imagery, and vector layers drawn
 # as PNG on the server (api/ogc/map_tiles.py).
 _MAP_TILES = "collections/<slug:slug>/map/tiles"
+
+
+def _guarded(pattern: URLPattern) -> URLPattern:
+    """The route behind api/ogc/guard.py: its methods only, reads under the statement timeout."""
+    methods = METHODS.get(pattern.name, READ)
+    view = guarded(pattern.callback, methods, execution=pattern.name == "process-execution")
+    return URLPattern(pattern.pattern, view, pattern.default_args, pattern.name)
+
+
 _COLLECTION = "collections/<str:collection_id>"
-urlpatterns = [
+urlpatterns = [_guarded(p) for p in [
     # Ahead of pygeoapi's own (api/ogc/views.py says why).
     path(f"{_COLLECTION}/items", views.collection_items, name="collection-items"),
     path(f"{_COLLECTION}/items/<str:item_id>", views.collection_item, name="collection-item"),
@@ -41,6 +51,6 @@ urlpatterns = [
     path(f"{_TILES}/<str:tileMatrix>/<str:tileRow>/<str:tileCol>", tile_views.collection_tile,
          name="collection-item-tiles"),
     *pygeoapi_urlpatterns,
-]
+]]
 
 __all__ = ["urlpatterns"]

@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from api.ogc.adapter import api_for, execute_from_django
 from api.ogc.conformance import conformance as conformance_document
 from api.ogc.cql2 import FILTER_LANG
-from api.ogc.raster import ogc_exception
+from blueprint.errors import InvalidInput, MethodNotAllowed, NotFound, echo, error_for_status, ogc_response
 from layers.models import Layer
 
 __all__ = ["collection_items", "collection_item", "collection_coverage", "conformance", "tilematrixset"]
@@ -32,7 +32,8 @@ ITEMS_PARAMETERS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "
                     "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs", "q"}
 ITEM_PARAMETERS = {"f", "lang", "crs"}
 COVERAGE_PARAMETERS = {"f", "lang", "bbox", "bbox-crs", "datetime", "properties", "subset"}
-_READ = "GET, HEAD, OPTIONS"
+_READ = ("GET", "HEAD", "OPTIONS")
+_SEARCH = ("GET", "HEAD", "POST", "OPTIONS")
 _CQL2_JSON = ("application/json", "application/query-cql-json")
 _GEOTIFF = ("image/tiff", "image/*", "*/*")
 
@@ -82,9 +83,9 @@ def collection_coverage(request: HttpRequest, collection_id: str) -> HttpRespons
     if "f" not in request.GET:
         accept = request.headers.get("Accept", "*/*")
         if not any(kind in accept for kind in _GEOTIFF):
-            return ogc_exception(HTTPStatus.NOT_ACCEPTABLE, "NotAcceptable",
-                                 f"覆盖只提供 GeoTIFF (image/tiff)，无法按 Accept: {accept[:100]} 返回。"
-                                 f" (The coverage is offered as GeoTIFF, image/tiff, only.)")
+            detail = (f"覆盖只提供 GeoTIFF (image/tiff)，无法按 Accept: {echo(accept)} 返回。"
+                      " (The coverage is offered as GeoTIFF, image/tiff, only.)")
+            return ogc_response(error_for_status(HTTPStatus.NOT_ACCEPTABLE, detail, ogc_code="NotAcceptable"))
         request.GET = request.GET.copy()
         request.GET["f"] = "GTiff"
     response = execute_from_django(pygeoapi_coverages.get_collection_coverage, request, collection_id,
@@ -107,20 +108,15 @@ def _refuse(request: HttpRequest, collection_id: str, allowed: set[str],
     """405 for a write (a POST is a search where `searchable`, with a CQL2 JSON body), 400 for an
     unknown query parameter; None when the request may go on."""
     search = searchable and request.method == "POST" and request.content_type in _CQL2_JSON
-    if request.method not in ("GET", "HEAD") and not search:
-        also = "；POST 仅用于以 CQL2 JSON (application/json) 查询" if searchable else ""
-        response = ogc_exception(HTTPStatus.METHOD_NOT_ALLOWED, "MethodNotAllowed",
-                                 f"{request.method} 不可用：图层只读{also}。"
-                                 f" ({request.method} is not allowed: the collections are read-only"
-                                 f"{'; POST takes a CQL2 JSON query' if searchable else ''}.)")
-        response["Allow"] = "GET, HEAD, POST, OPTIONS" if searchable else _READ
-        return response
+    if request.method not in ("GET", "HEAD") and not search:  # read-only: no Part 4
+        return ogc_response(MethodNotAllowed(request.method, _SEARCH if searchable else _READ))
     unknown = sorted(set(request.GET) - allowed)
     if unknown and collection_id in api_for(request).config["resources"]:
         names = ", ".join(unknown)
-        return ogc_exception(HTTPStatus.BAD_REQUEST, "InvalidParameterValue",
-                             f"未知的查询参数 {names}；可用参数：{', '.join(sorted(allowed))}。"
-                             f" (Unknown query parameter {names}: the parameters are those listed.)")
+        names = echo(names)
+        return ogc_response(InvalidInput(f"未知的查询参数 {names}；可用参数：{', '.join(sorted(allowed))}。"
+                                         f" (Unknown query parameter {names}: the parameters are those"
+                                         " listed.)"))
     return None
 
 
@@ -129,10 +125,9 @@ def _not_features(request: HttpRequest, collection_id: str) -> HttpResponse | No
     resource = api_for(request).config["resources"].get(collection_id)
     if resource is None or any(p.get("type") == "feature" for p in resource.get("providers", [])):
         return None
-    return ogc_exception(HTTPStatus.NOT_FOUND, "NotFound",
-                         f"{collection_id} 是影像覆盖，没有要素：请取"
-                         f" /ogc/collections/{collection_id}/coverage。"
-                         f" ({collection_id} is a coverage, without items: see its /coverage.)")
+    return ogc_response(NotFound(f"{collection_id} 是影像覆盖，没有要素：请取"
+                                 f" /ogc/collections/{collection_id}/coverage。"
+                                 f" ({collection_id} is a coverage, without items: see its /coverage.)"))
 
 
 def _property_names(request: HttpRequest, collection_id: str) -> set[str]:

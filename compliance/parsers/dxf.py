@@ -12,7 +12,7 @@ import shapely
 from ezdxf.entities import DXFGraphic
 from ezdxf.layouts import Modelspace
 
-from blueprint.errors import InvalidInput
+from blueprint.errors import InvalidInput, echo
 from compliance.parsers._common import Options, RawSite, resolve_source
 from compliance.parsers._rings import polygons_from_rings
 
@@ -45,8 +45,8 @@ def _open(data: bytes | str) -> Modelspace:
         document, _ = ezdxf.recover.read(io.BytesIO(raw))
     except ezdxf.DXFError as exc:
         raise InvalidInput(
-            f"DXF 文件无法读取：{exc}。请在 CAD 中另存为 DXF (R2000 或更高版本) 后重新提交。"
-            f" (The DXF cannot be read: {exc}. Save it again as DXF (R2000 or later) from CAD.)"
+            f"DXF 文件无法读取：{echo(exc, 200)}。请在 CAD 中另存为 DXF (R2000 或更高版本) 后重新提交。"
+            f" (The DXF cannot be read: {echo(exc, 200)}. Save it again as DXF (R2000 or later) from CAD.)"
         ) from exc
     return document.modelspace()
 

@@ -8,7 +8,7 @@ from shapely.errors import GEOSException
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.errors import InvalidInput
+from blueprint.errors import InvalidInput, echo
 from compliance.parsers._common import Options, RawSite, decode_text, resolve_source
 
 __all__ = ["read"]
@@ -46,6 +46,9 @@ def _load(text: str) -> dict:
             f" (The GeoJSON does not parse: line {exc.lineno} column {exc.colno}: {exc.msg}."
             " Export it again from the GIS software.)"
         ) from exc
+    except RecursionError:  # json raises it, not a ValueError, on deep nesting
+        raise InvalidInput("GeoJSON 嵌套过深：用地红线不需要这么深的几何集合。"
+                           " (The GeoJSON nests too deep for a site.)") from None
     if not isinstance(doc, dict):
         raise _not_geojson()
     return doc
@@ -70,10 +73,12 @@ def _geometries(doc: dict) -> tuple[list[BaseGeometry], int]:
 def _shape(geometry: dict) -> BaseGeometry:
     try:
         return shape(geometry)
-    except (GEOSException, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+    except (GEOSException, ValueError, TypeError, KeyError, AttributeError, IndexError,
+            RecursionError) as exc:
+        reason = echo(exc, 200)
         raise InvalidInput(
-            f"GeoJSON 几何无法读取：{exc}。每个面至少需要 4 个坐标 (首尾相同)，坐标为 [经度, 纬度]。"
-            f" (A GeoJSON geometry cannot be read: {exc}. Each ring needs at least 4 positions, the last"
+            f"GeoJSON 几何无法读取：{reason}。每个面至少需要 4 个坐标 (首尾相同)，坐标为 [经度, 纬度]。"
+            f" (A GeoJSON geometry cannot be read: {reason}. Each ring needs at least 4 positions, the last"
             " equal to the first, as [longitude, latitude].)"
         ) from exc
 

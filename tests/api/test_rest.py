@@ -211,4 +211,4 @@ def test_oversized_upload_and_body_are_problem_json(client, settings):
     settings.BLUEPRINT = {**settings.BLUEPRINT, "SITE_MAX_BYTES": 1000}
     assert_problem(upload(client, "big.geojson", b" " * 2000), 400, "MiB")
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
-    assert_problem(client.post("/api/checks", "x" * 2000, content_type="application/json"), 400)
+    assert_problem(client.post("/api/checks", "x" * 2000, content_type="application/json"), 413, "MiB")
