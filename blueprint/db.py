@@ -114,4 +114,5 @@ def statement_timeout(milliseconds: int) -> Iterator[None]:
 
 def is_query_canceled(exc: OperationalError) -> bool:
     """Whether PostgreSQL cancelled the statement (SQLSTATE 57014: a statement timeout)."""
-    return getattr(exc.__cause__, "pgcode", None) == "57014"
+    cause = exc.__cause__  # psycopg 3 names the SQLSTATE `sqlstate`, psycopg2 `pgcode`
+    return (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) == "57014"

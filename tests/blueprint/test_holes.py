@@ -59,7 +59,7 @@ def test_a_bearer_token_needs_no_csrf_token_on_ogc():
     ran = system.post(EXECUTION, json.dumps({"inputs": {"project_code": PROJECT_CODE}}),
                       content_type="application/json", **bearer(raw))
     assert ran.status_code == 200, ran.content
-    job = Job.objects.get(check_result_id=ran.json()["check_id"])
+    job = Job.objects.get(check_result_id=ran.json()["id"])
     assert system.delete(f"/ogc/jobs/{job.pk}", **bearer(raw)).status_code == 200
 
 

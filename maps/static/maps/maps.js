@@ -70,9 +70,19 @@
       }
       return total;
     }
+    // Edges are straight in CGCS2000 lon/lat, as the server measures every area (layers/crs.py
+    // EDGE_STEP_DEGREES): each edge is cut into equal steps of at most 0.005° (as shapely's
+    // segmentize does) and the steps are measured as geodesics, so a page's figure is the server's.
+    var STEP = 0.005;
     function area(points) {  // one ring [[lon, lat], ...] → m² on the ellipsoid
       var poly = geod.Polygon(false);
-      points.forEach(function (p) { poly.AddPoint(p[1], p[0]); });
+      points.forEach(function (p, i) {
+        var q = points[(i + 1) % points.length];
+        var n = Math.max(1, Math.ceil(Math.hypot(q[0] - p[0], q[1] - p[1]) / STEP));
+        for (var k = 0; k < n; k++) {
+          poly.AddPoint(p[1] + (q[1] - p[1]) * k / n, p[0] + (q[0] - p[0]) * k / n);
+        }
+      });
       return Math.abs(poly.Compute(false, true).area);
     }
     return { distance: distance, area: area };
