@@ -80,7 +80,7 @@ class CheckSerializer(serializers.ModelSerializer):
     site = serializers.SerializerMethodField()
     site_area = serializers.SerializerMethodField()
     layer_versions = serializers.SerializerMethodField()
-    findings = FindingSerializer(many=True, read_only=True)
+    findings = FindingSerializer(many=True, read_only=True, source="findings_with_versions")
     links = serializers.SerializerMethodField()
 
     class Meta:

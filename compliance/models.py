@@ -84,6 +84,10 @@ class Check(models.Model):
     def __str__(self) -> str:
         return f"{self.id} {self.verdict}"
 
+    def findings_with_versions(self):
+        """The findings with their layer versions, in one query (a serializer reads each version)."""
+        return self.findings.select_related("layer_version")
+
 
 class Finding(models.Model):
     """The outcome of one rule in one check."""

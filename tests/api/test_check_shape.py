@@ -103,3 +103,18 @@ def test_the_process_result_is_the_rest_document(client):
     assert ogc.keys() == rest.keys() and ogc["id"] == rest["id"] and "site" in ogc
     assert {k: v for k, v in ogc.items() if k != "links"} == {k: v for k, v in rest.items() if k != "links"}
     assert ogc["links"] == rest["links"]  # both absolute on the same host
+
+
+def test_a_check_is_answered_without_a_query_per_finding(client):
+    """The findings' layer versions come with the findings (an N+1 sent one query per finding)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    check_id = post_json(client, "/api/checks", {"site": small_site()}).json()["id"]
+    findings = Check.objects.get(pk=check_id).findings.exclude(layer_version=None).count()
+    assert findings >= 3
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/api/checks/{check_id}").status_code == 200
+    version_reads = [q["sql"] for q in queries.captured_queries
+                     if 'FROM "layers_layerversion"' in q["sql"] and "JOIN" not in q["sql"]]
+    assert len(version_reads) <= 1, version_reads  # the top-level numbers: one query for all
