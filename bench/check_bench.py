@@ -116,8 +116,10 @@ def dotenv() -> dict[str, str]:
 
 
 def bench_url() -> str:
-    """The project's DATABASE_URL (environment, then .data/env) with the database renamed."""
-    url = os.environ.get("DATABASE_URL") or dotenv().get("DATABASE_URL")
+    """The project's database URL (environment, then .data/env) with the database renamed: the
+    owner role's where there is one (DATABASE_OWNER_URL: it may create the bench database)."""
+    env = {**dotenv(), **os.environ}
+    url = env.get("DATABASE_OWNER_URL") or env.get("DATABASE_URL")
     if not url:
         sys.exit("No DATABASE_URL: run `make setup` first.")
     return urlsplit(url)._replace(path=f"/{DB}").geturl()
