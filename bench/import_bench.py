@@ -56,11 +56,13 @@ class Run:
 
 
 def bench_url() -> str:
-    """The project's DATABASE_URL (environment, then .data/env) with the database renamed."""
+    """The project's database URL (environment, then .data/env) with the database renamed: the
+    owner role's where there is one (DATABASE_OWNER_URL: it may create the bench database)."""
     env_file = ROOT / ".data" / "env"
     lines = env_file.read_text().splitlines() if env_file.exists() else []
-    url = os.environ.get("DATABASE_URL") or next(
-        (line.split("=", 1)[1].strip() for line in lines if line.startswith("DATABASE_URL=")), None)
+    saved = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    env = {**saved, **os.environ}
+    url = env.get("DATABASE_OWNER_URL") or env.get("DATABASE_URL")
     if not url:
         sys.exit("No DATABASE_URL: run `make setup` first.")
     return urlsplit(url)._replace(path=f"/{BENCH_DB}").geturl()
