@@ -98,10 +98,23 @@ def prepare(url: str, data: Path) -> Path:
     return gpkg
 
 
+def superuser_url(url: str) -> str:
+    """`url` as the cluster's superuser when this is the project's own cluster (.data/pg.secrets):
+    CHECKPOINT needs a superuser or pg_checkpoint, which the service's roles are not given."""
+    secrets = ROOT / ".data" / "pg.secrets"
+    lines = secrets.read_text().splitlines() if secrets.exists() else []
+    password = next((line.split("=", 1)[1] for line in lines if line.startswith("postgres=")), None)
+    if password is None:
+        return url
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"postgres:{password}@{parts.hostname}:{parts.port or 5432}").geturl()
+
+
 def reset(url: str) -> None:
     """Empty the farmland layer and the ogr2ogr table, then vacuum and checkpoint."""
-    for statement in (RESET_SQL, "VACUUM ANALYZE", "CHECKPOINT"):  # VACUUM: not in a transaction
+    for statement in (RESET_SQL, "VACUUM ANALYZE"):  # VACUUM: not in a transaction
         sql(url, statement)
+    sql(superuser_url(url), "CHECKPOINT")
 
 
 def timed(cmd: list[str]) -> Run:
@@ -127,7 +140,8 @@ def run_ours(url: str, gpkg: Path) -> Run:
 def run_ogr(url: str, gpkg: Path) -> Run:
     """ogr2ogr with its defaults (COPY into a new table, a transaction per 100 000 rows)."""
     p = urlsplit(url)
-    target = f"PG:host={p.hostname} port={p.port or 5432} dbname={BENCH_DB} user={p.username}"
+    target = (f"PG:host={p.hostname} port={p.port or 5432} dbname={BENCH_DB} user={p.username}"
+              + (f" password={p.password}" if p.password else ""))
     return timed(["ogr2ogr", "-f", "PostgreSQL", target, str(gpkg), "-nln", OGR_TABLE, "-overwrite",
                   "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST"])
 

@@ -23,6 +23,14 @@ from blueprint.models import AccessProfile, ApiToken, AuditEntry, Interface
 __all__ = ["PolicyAdmin", "ReadOnlyAdmin"]
 
 
+def _staff_allowed(request, perm: Perm | None) -> bool:
+    """Whether the signed-in staff member may use `perm` (None: any staff member) by the policy."""
+    user = request.user
+    if not (user.is_active and user.is_staff):
+        return False
+    return perm is None or access.allows(access.principal_for_user(user), perm)
+
+
 class PolicyAdmin(admin.ModelAdmin):
     """A model admin whose permissions come from blueprint.access, not from Django's model perms.
 
@@ -39,10 +47,7 @@ class PolicyAdmin(admin.ModelAdmin):
         return queryset
 
     def _allowed(self, request, perm: Perm | None) -> bool:
-        user = request.user
-        if not (user.is_active and user.is_staff):
-            return False
-        return perm is None or access.allows(access.principal_for_user(user), perm)
+        return _staff_allowed(request, perm)
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
@@ -85,19 +90,14 @@ class AccessProfileInline(admin.StackedInline):
     can_delete = False
     verbose_name_plural = "角色与范围 role and scope"
 
-    def _allowed(self, request) -> bool:
-        user = request.user
-        return user.is_active and user.is_staff and access.allows(access.principal_for_user(user),
-                                                                  Perm.MANAGE_USERS)
-
     def has_view_permission(self, request, obj=None):
-        return self._allowed(request)
+        return _staff_allowed(request, Perm.MANAGE_USERS)
 
     def has_add_permission(self, request, obj=None):
-        return self._allowed(request)
+        return _staff_allowed(request, Perm.MANAGE_USERS)
 
     def has_change_permission(self, request, obj=None):
-        return self._allowed(request)
+        return _staff_allowed(request, Perm.MANAGE_USERS)
 
     def has_delete_permission(self, request, obj=None):
         return False
