@@ -299,7 +299,7 @@ BLUEPRINT = {
 # The task queue (procrastinate, on this database): every task kind is registered by one of
 # these modules, the one list of them; `manage.py procrastinate worker` runs them.
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
-PROCRASTINATE_IMPORT_PATHS = ["blueprint.tasks", "compliance.tasks", "exchange.tasks"]
+PROCRASTINATE_IMPORT_PATHS = ["blueprint.tasks", "compliance.tasks", "exchange.tasks", "layers.tasks"]
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": 10.0,
     "stalled_worker_timeout": float(BLUEPRINT["JOB_STALE_SECONDS"]),

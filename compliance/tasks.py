@@ -1,12 +1,20 @@
-"""The compliance task kinds (see blueprint/tasks.py): background checks."""
+"""The compliance task kinds (see blueprint/tasks.py): background checks and stale re-runs."""
 
 from blueprint.tasks import task
 from compliance import jobs
 
-__all__ = ["run_check_task"]
+__all__ = ["run_check_task", "rerun_check_task"]
 
 
 @task(name="compliance.run_check", queue="checks", give_up=jobs.give_up)
 def run_check_task(job_id: str, attempt: int = 0) -> str | None:
     """Run one queued check (compliance.jobs.run_job)."""
     return jobs.run_job(job_id, attempt)
+
+
+@task(name="compliance.rerun_stale_check", queue="checks")
+def rerun_check_task(check_id: str, actor: str = "") -> str | None:
+    """Re-run a project's check made stale by a layer switch (compliance.impact.queue_reruns)."""
+    from compliance.impact import rerun_if_stale
+
+    return rerun_if_stale(check_id, actor)

@@ -66,11 +66,14 @@ def file_hash(path: Path) -> str:
 
 def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
                  coverage: list[str] | None = None,
-                 on_progress: Callable[[int, int], None] | None = None) -> ImportSummary:
+                 on_progress: Callable[[int, int], None] | None = None,
+                 activate: bool = True) -> ImportSummary:
     """Import `path` as a new version of layer `slug` and make it active, or change nothing.
 
     `coverage` lists the district codes the data is complete for; by default, the counties its
-    features touch (the district layer covers itself).
+    features touch (the district layer covers itself). With `activate=False` the version is
+    stored but not switched on (staged: its impact can be previewed, then
+    `layers.versions.activate_version`).
     """
     path = Path(path)
     layer = Layer.objects.filter(slug=slug).first()
@@ -97,12 +100,13 @@ def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
         rows = Rows(path, source, layer, mapper, version.pk, on_progress, info["features"])
         with connection.cursor() as cursor:
             _load(cursor, rows, version)
-        summary = _finish(layer, version, rows.tally)
+        summary = _finish(layer, version, rows.tally, activate)
         _set_coverage(version, coverage)
         audit.record("layer.import", target=slug, actor=imported_by or None, version=version.number,
                      file=path.name, content_hash=digest, features=summary.features,
                      rejected=len(summary.rejected), source_crs=summary.source_crs)
-        audit.record("layer.activate", target=slug, actor=imported_by or None, version=version.number)
+        if activate:
+            audit.record("layer.activate", target=slug, actor=imported_by or None, version=version.number)
     summary.dropped_fields, summary.missing_fields = mapper.dropped, mapper.missing
     summary.seconds = round(time.monotonic() - started, 2)
     return summary
@@ -214,7 +218,7 @@ def _load(cursor, rows: Rows, version: LayerVersion) -> None:
                                           more_indexes=more))
 
 
-def _finish(layer: Layer, version: LayerVersion, tally: Tally) -> ImportSummary:
+def _finish(layer: Layer, version: LayerVersion, tally: Tally, activate: bool = True) -> ImportSummary:
     if tally.count == 0:
         raise InvalidInput("文件中没有可用的要素 (全部被拒绝)。 (No usable feature: all were rejected.)",
                            rejected=tally.rejected[:20])
@@ -222,9 +226,10 @@ def _finish(layer: Layer, version: LayerVersion, tally: Tally) -> ImportSummary:
     version.repaired, version.rejected = tally.repaired, tally.rejected
     version.extent = _extent_polygon(tally.bounds)
     version.save()
-    layer.active_version = version
-    layer.save(update_fields=["active_version"])
-    on_version_activated(layer, version)
+    if activate:
+        layer.active_version = version
+        layer.save(update_fields=["active_version"])
+        on_version_activated(layer, version)
     return ImportSummary(layer=layer.slug, version=version.number, created=True, features=tally.count,
                          area_m2=tally.area_m2, bbox=tuple(tally.bounds), repaired=tally.repaired,
                          rejected=tally.rejected, source_crs=version.source_crs)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from layers.codes import validate_unified_project_code
 
 __all__ = ["Layer", "LayerVersion", "Feature", "FeaturePart", "District", "Project", "SiteRevision",
-           "Scene"]
+           "Scene", "ConflictRule", "ConflictPatch"]
 
 
 class Layer(models.Model):
@@ -32,6 +32,10 @@ class Layer(models.Model):
                                     default=Access.INTERNAL)
     source = models.CharField(_("source"), max_length=500, blank=True)
     licence = models.CharField(_("licence"), max_length=200, blank=True)
+    # The attributes that name the same feature across versions, comma-separated (farmland:
+    # ZLDWDM,TBBH — a patch number is unique within its village): version diffs match by them;
+    # without them (or when they are not unique) by geometry.
+    feature_key = models.CharField(_("feature key fields"), max_length=200, blank=True)
     active_version = models.ForeignKey("LayerVersion", verbose_name=_("active version"),
                                        null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="+")
@@ -254,3 +258,54 @@ class Scene(models.Model):
 
     def __str__(self) -> str:
         return f"{self.layer.slug} {self.acquired:%Y-%m-%d} ({self.sensor})"
+
+
+class ConflictRule(models.Model):
+    """A pair of layers whose overlap is a 多规合一 conflict (e.g. farmland inside the development
+    boundary); administrators add pairs as data. Its patches follow the layers' active versions."""
+
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    title_zh = models.CharField(_("Chinese title"), max_length=200)
+    title_en = models.CharField(_("English title"), max_length=200)
+    layer_a = models.ForeignKey(Layer, verbose_name=_("first layer"), on_delete=models.PROTECT,
+                                related_name="+")
+    layer_b = models.ForeignKey(Layer, verbose_name=_("second layer"), on_delete=models.PROTECT,
+                                related_name="+")
+    note = models.TextField(_("note (legal basis, how to resolve)"), blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    computed_version_a = models.ForeignKey(LayerVersion, null=True, blank=True, editable=False,
+                                           on_delete=models.SET_NULL, related_name="+")
+    computed_version_b = models.ForeignKey(LayerVersion, null=True, blank=True, editable=False,
+                                           on_delete=models.SET_NULL, related_name="+")
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conflict rule (多规合一)")
+        verbose_name_plural = _("conflict rules (多规合一)")
+        ordering = ["slug"]
+        constraints = [models.CheckConstraint(condition=~models.Q(layer_a=models.F("layer_b")),
+                                              name="conflict_two_layers")]
+
+    def __str__(self) -> str:
+        return f"{self.title_zh} ({self.slug})"
+
+
+class ConflictPatch(models.Model):
+    """One conflict patch (冲突图斑): where a feature of one layer meets a feature of the other,
+    cut by county, with its ellipsoidal area. Recomputed whole when either layer switches version."""
+
+    rule = models.ForeignKey(ConflictRule, on_delete=models.CASCADE, related_name="patches")
+    district = models.ForeignKey(District, verbose_name=_("county"), on_delete=models.PROTECT,
+                                 related_name="+")
+    a_fid = models.BigIntegerField(_("first layer feature"))
+    b_fid = models.BigIntegerField(_("second layer feature"))
+    a_properties = models.JSONField(_("first layer attributes"), default=dict)
+    b_properties = models.JSONField(_("second layer attributes"), default=dict)
+    area_m2 = models.FloatField(_("ellipsoidal area (m²)"))
+    geom = models.MultiPolygonField(_("conflict"), srid=4490)
+
+    class Meta:
+        verbose_name = _("conflict patch (冲突图斑)")
+        verbose_name_plural = _("conflict patches (冲突图斑)")
+        indexes = [models.Index(fields=["rule", "district"], name="conflict_by_county")]

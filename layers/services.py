@@ -36,8 +36,12 @@ DISTRICT_LAYER = "admin_district"
 
 def ensure_seed_layers() -> list[Layer]:
     """Register the layers every blueprint starts with (existing entries are left as they are)."""
+    from layers.conflicts import ensure_default_rules
+
     entries = yaml.safe_load(SEED_FILE.read_text(encoding="utf-8"))
-    return [register_layer(**entry)[0] for entry in entries]
+    layers = [register_layer(**entry)[0] for entry in entries]
+    ensure_default_rules()
+    return layers
 
 
 def register_layer(slug: str, title_zh: str, title_en: str, **attrs) -> tuple[Layer, bool]:
