@@ -61,6 +61,9 @@ RULES: list[tuple[str, Rule]] = [
     ("api/gate/*", Rule(Perm.CALL_GATE, Interface.GATE)),
     ("api/imagery*", LAYER_READ),  # imagery (being built): per-layer levels inside
     ("tiles/*", LAYER_READ),  # imagery / vector tiles (being built)
+    # Version diffs and 多规合一 conflicts (and their downloads): planners, not applicants.
+    ("maps/versions/*", Rule(Perm.REVIEW_PLANS, people_only=True)),
+    ("maps/conflicts*", Rule(Perm.REVIEW_PLANS, people_only=True)),
     ("maps/*", PAGE),  # map pages and their data endpoints (/maps/data/…)
     # The province tells us it wrote feedback: we read it back (exchange/).
     ("exchange/notify", Rule(Perm.SHARE_DATA, Interface.EXCHANGE_NOTIFY)),

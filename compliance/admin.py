@@ -3,14 +3,17 @@ read-only results and gate log."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
-from blueprint import access
+from blueprint import access, audit
 from blueprint.access import Perm
 from blueprint.admin import PolicyAdmin, ReadOnlyAdmin
 from blueprint.errors import InvalidInput
 from compliance.models import Check, Finding, GateDecision, RuleSet
 from compliance.rulesets import parse_ruleset, save_ruleset
-from layers.models import Project
+from layers.models import Layer, Project
 
 
 class RuleSetForm(forms.ModelForm):
@@ -76,6 +79,27 @@ class CheckAdmin(ReadOnlyAdmin):
     list_filter = ["verdict", "category"]
     search_fields = ["project__code", "project__name"]
     inlines = [FindingInline]
+
+    def get_urls(self):
+        rerun = self.admin_site.admin_view(require_POST(self.rerun_stale_view))
+        return [path("rerun-stale/", rerun, name="compliance_check_rerun_stale"),
+                *super().get_urls()]
+
+    def rerun_stale_view(self, request):
+        """Queue the re-runs of every project check made stale by a switch of the posted layer."""
+        from compliance.impact import queue_reruns
+
+        slug = request.POST.get("layer", "")
+        if not access.allows(access.principal_for_user(request.user), Perm.RERUN_CHECKS):
+            return redirect("admin:index")
+        if not Layer.objects.filter(slug=slug).exists():
+            messages.error(request, f"未知图层 “{slug[:64]}”。 (Unknown layer.)")
+            return redirect(reverse("admin:compliance_check_changelist"))
+        queued = queue_reruns(slug, actor=request.user.get_username())
+        audit.record("check.rerun_queue", target=slug, request=request, queued=queued)
+        messages.success(request, f"已排队重新检查 {queued} 个过时的项目检查（后台执行）。"
+                                  f" ({queued} re-runs queued.)")
+        return redirect(reverse("admin:compliance_check_changelist"))
 
 
 @admin.register(GateDecision)

@@ -18,6 +18,7 @@ from blueprint.errors import BlueprintError
 from layers.imagery import IMAGERY_SUFFIXES, import_scene
 from layers.importers import SUPPORTED_SUFFIXES, import_layer
 from layers.models import District, Layer, LayerVersion, Project, SiteRevision
+from layers.version_admin import version_links, version_urls
 from layers.widgets import LocalMapWidget
 
 _MAP = {gis_models.GeometryField: {"widget": LocalMapWidget}}
@@ -132,9 +133,17 @@ class LayerVersionAdmin(ReadOnlyAdmin):
     """Versions are immutable: shown, never edited."""
 
     list_display = ["layer", "number", "feature_count", "area_m2", "source_name", "source_crs",
-                    "created_at"]
+                    "created_at", "switch"]
+    list_select_related = ["layer__active_version"]
     list_filter = [("layer", admin.RelatedOnlyFieldListFilter)]
     formfield_overrides = _MAP
+
+    @admin.display(description="启用 / 回滚 / 比较")
+    def switch(self, obj):
+        return version_links(obj)
+
+    def get_urls(self):
+        return version_urls(self) + super().get_urls()
 
     def scope(self, request, queryset):
         """Counts, areas, extents and hashes tell about a layer: only for who may read it."""

@@ -251,9 +251,19 @@ def write_diff(diff: VersionDiff, path: Path, fmt: str = "gpkg") -> Path:
     return path
 
 
+def _typed(values: list) -> np.ndarray:
+    """A column as GDAL should type it: integers, reals (None as NaN) or text."""
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        if len(present) == len(values) and all(isinstance(v, int) for v in present):
+            return np.array(values, dtype=np.int64)
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return np.array(values, dtype=object)
+
+
 def write_features(path: Path, geoms: list, columns: dict[str, list], *, driver: str, layer: str) -> None:
     """Write polygons with attribute columns (None: empty) to a file in EPSG:4490 (pyogrio)."""
     wkb = np.array([shapely.to_wkb(shapely.force_2d(g)) for g in geoms], dtype=object)
-    data = [np.array(values, dtype=object) for values in columns.values()]
+    data = [_typed(values) for values in columns.values()]
     pyogrio.raw.write(str(path), wkb, data, list(columns), driver=driver, crs="EPSG:4490",
                       geometry_type="MultiPolygon", layer=layer, promote_to_multi=True)

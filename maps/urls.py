@@ -1,6 +1,6 @@
 from django.urls import path
 
-from maps import views
+from maps import plans, views
 
 app_name = "maps"
 urlpatterns = [
@@ -14,4 +14,9 @@ urlpatterns = [
     path("maps/data/locate", views.locate_data, name="locate-data"),
     path("maps/data/<slug:slug>", views.layer_features, name="layer-features"),
     path("maps/language/<str:code>", views.language, name="language"),
+    path("maps/versions/<slug:slug>/diff", plans.version_diff, name="version-diff"),
+    path("maps/versions/<slug:slug>/diff.<str:fmt>", plans.version_diff_download,
+         name="version-diff-download"),
+    path("maps/conflicts", plans.conflict_map, name="conflicts"),
+    path("maps/conflicts.<str:fmt>", plans.conflict_download, name="conflicts-download"),
 ]

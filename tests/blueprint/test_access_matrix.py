@@ -22,7 +22,7 @@ from compliance import services
 from compliance.jobs import enqueue_check
 from compliance.models import GateDecision, Job, RuleSet
 from exchange.models import OutboxRow
-from layers.models import District, Layer, Project
+from layers.models import ConflictRule, District, Layer, Project
 from tests.roles import log_in, make_person, make_token
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +107,14 @@ SAMPLES: dict[str, Sample] = {
     "maps/data/locate": Sample("get", "/maps/data/locate?q=任城", 200, VISITORS),
     "maps/data/<slug:slug>": Sample("get", "/maps/data/water_body?bbox=116,35,117,36&zoom=10", 200, VISITORS),
     "maps/language/<str:code>": Sample("get", "/maps/language/en", 302, VISITORS),
+    # Version diffs and 多规合一 conflicts: the planners' (REVIEW_PLANS), not applicants' or tokens'.
+    "maps/versions/<slug:slug>/diff": Sample("get", "/maps/versions/water_body/diff?from=1&to=1", 400,
+                                             DATA_STAFF),
+    "maps/versions/<slug:slug>/diff.<str:fmt>": Sample(
+        "get", "/maps/versions/water_body/diff.gpkg?from=1&to=1", 400, DATA_STAFF),
+    "maps/conflicts": Sample("get", "/maps/conflicts", 200, DATA_STAFF),
+    "maps/conflicts.<str:fmt>": Sample(
+        "get", "/maps/conflicts.gpkg?rule=farmland_in_development_boundary", 200, DATA_STAFF),
     "api/imagery/<slug:slug>/scenes": Sample("get", "/api/imagery/blue_marble/scenes", 200, READERS),
     "tiles/imagery/(?P<slug>[-\\w]+)/(?P<z>\\d{1,2})/(?P<x>\\d{1,8})/(?P<y>\\d{1,8})"
     r"\.(?P<fmt>png|jpg|jpeg|webp)$": Sample("get", "/tiles/imagery/blue_marble/0/0/0.png", 200, READERS),
@@ -158,6 +166,7 @@ ADMIN_MODELS = {
     "layers.district": (DATA_STAFF, {"sysadmin", "city"}),
     "layers.project": (DATA_STAFF, DATA_STAFF),
     "layers.siterevision": (DATA_STAFF, DATA_STAFF),
+    "layers.conflictrule": (DATA_STAFF, {"sysadmin", "city"}),
     "compliance.ruleset": (DATA_STAFF, {"sysadmin"}),
     "compliance.check": (DATA_STAFF, set()),
     "compliance.gatedecision": (DATA_STAFF, set()),
@@ -192,6 +201,10 @@ def _model_status(model: str, action: str, role: str) -> int:
         "import": 200 if role in change else 302,
         "export": 200 if sees else 403,
         "password_change": 200 if role in change else 403,
+        # A version switch (its impact first) and the page after it: for who imports layers.
+        "activate": 200 if role in {"sysadmin", "city"} else 302,
+        "activated": 200 if role in {"sysadmin", "city"} else 302,
+        "rerun_stale": 405,  # POST only (the stale re-runs, queued)
     }[action]
 
 
@@ -338,6 +351,7 @@ def _admin_kwargs(name: str | None, route: str, people, values) -> dict:
         "layers_layer": lambda: Layer.objects.get(slug="water_body").pk,
         "layers_layerversion": lambda: Layer.objects.get(slug="water_body").active_version_id,
         "layers_district": lambda: "370811",
+        "layers_conflictrule": lambda: ConflictRule.objects.first().pk,
         "layers_project": lambda: Project.objects.get(code=PROJECT_CODE).pk,
         "layers_siterevision": lambda: Project.objects.get(code=PROJECT_CODE).current_site.pk,
         "compliance_ruleset": lambda: RuleSet.objects.get(is_active=True).pk,
