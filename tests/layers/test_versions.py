@@ -68,6 +68,50 @@ def county_areas(geoms_by_change):
     return out
 
 
+TOLERANCE_DEG = 0.01 / 111_320  # 1 cm, as the service documents
+
+
+def oracle_diff(before, after, key=("ZLDWDM", "TBBH")):
+    """The diff recomputed with shapely over both versions' features: [(geom, props)] each.
+
+    By key when given; else by geometry (equal, or within the tolerance by Hausdorff distance).
+    Returns {(change, before index, after index, changed fields)}.
+    """
+    out = set()
+    if key:
+        old = {"|".join(p[k] for k in key): (i, g, p) for i, (g, p) in enumerate(before)}
+        new = {"|".join(p[k] for k in key): (i, g, p) for i, (g, p) in enumerate(after)}
+        for k in old.keys() - new.keys():
+            out.add(("removed", old[k][0], None, ()))
+        for k in new.keys() - old.keys():
+            out.add(("added", None, new[k][0], ()))
+        for k in old.keys() & new.keys():
+            (i, g1, p1), (j, g2, p2) = old[k], new[k]
+            fields = sorted(f for f in p1.keys() | p2.keys() if p1.get(f) != p2.get(f))
+            if shapely.hausdorff_distance(g1, g2) > TOLERANCE_DEG:
+                fields.append("geometry")
+            if fields:
+                out.add(("changed", i, j, tuple(fields)))
+        return out
+    unmatched = set(range(len(after)))
+    for i, (g1, p1) in enumerate(before):
+        near = [j for j in sorted(unmatched) if shapely.hausdorff_distance(g1, after[j][0]) <= TOLERANCE_DEG]
+        j = near[0] if near else None
+        if j is None:
+            out.add(("removed", i, None, ()))
+            continue
+        unmatched.discard(j)
+        fields = tuple(sorted(f for f in p1.keys() | after[j][1].keys() if p1.get(f) != after[j][1].get(f)))
+        if fields:
+            out.add(("changed", i, j, fields))
+    return out | {("added", None, j, ()) for j in unmatched}
+
+
+def as_found(diff):
+    """The service's diff in the oracle's terms (GeoJSON feature ids are 0-based indexes)."""
+    return {(i.change, i.before_fid, i.after_fid, tuple(i.fields)) for i in diff.items}
+
+
 def test_a_staged_version_is_stored_but_not_active(tmp_path, border_point):
     layer = register("staged_patches")
     geoms = patches_around(border_point)
@@ -125,6 +169,8 @@ def test_diff_by_key_against_shapely_and_geod(tmp_path, border_point):
     diff = diff_versions(layer, before, after)
 
     assert diff.matched_by == "key:ZLDWDM,TBBH"
+    assert as_found(diff) == oracle_diff(list(zip(geoms, props, strict=True)),
+                                         list(zip(v2_geoms, v2_props, strict=True)))
     changes = {(item.change, item.key): item.fields for item in diff.items}
     assert changes == {("removed", "370811001|0000"): [], ("added", "370811001|0100"): [],
                        ("changed", "370811001|0001"): ["DLMC"],
@@ -148,12 +194,13 @@ def test_diff_by_geometry_when_the_layer_has_no_key(tmp_path, border_point):
     import_version(layer, tmp_path, geoms, props, "v1")
     moved = translate(geoms[2], xoff=0.0001)  # ~9 m: another patch
     near = translate(geoms[1], xoff=3e-8)  # ~3 mm: the same patch, re-digitised
-    import_version(layer, tmp_path, [geoms[0], near, moved, geoms[3]],
-                   [props[0], props[1], props[2], {**props[3], "DLMC": "水田"}], "v2")
+    v2 = [(geoms[0], props[0]), (near, props[1]), (moved, props[2]), (geoms[3], {**props[3], "DLMC": "水田"})]
+    import_version(layer, tmp_path, [g for g, _ in v2], [p for _, p in v2], "v2")
     layer, before = get_version(layer.slug, 1)
     _, after = get_version(layer.slug, 2)
     diff = diff_versions(layer, before, after)
     assert diff.matched_by == "geometry"
+    assert as_found(diff) == oracle_diff(list(zip(geoms, props, strict=True)), v2, key=None)
     assert sorted((i.change, i.before_fid, i.after_fid, tuple(i.fields)) for i in diff.items) == [
         ("added", None, 2, ()), ("changed", 3, 3, ("DLMC",)), ("removed", 2, None, ())]
 
