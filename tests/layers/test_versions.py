@@ -238,3 +238,27 @@ def test_diff_download_as_geopackage_and_county_scope(tmp_path, border_point):
     assert west_only <= {WEST}
     with pytest.raises(InvalidInput, match="格式"):
         write_diff(diff, tmp_path / "diff.shp", "shp")
+
+
+def test_the_commands_show_the_impact_switch_and_diff(tmp_path, border_point):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    layer = register("command_patches")
+    geoms = patches_around(border_point, n=3)
+    props = [{"ZLDWDM": "1", "TBBH": f"{i}", "DLMC": "旱地"} for i in range(3)]
+    import_version(layer, tmp_path, geoms, props, "v1")
+    import_version(layer, tmp_path, geoms[:1], props[:1], "v2")
+    out = StringIO()
+    call_command("activate_version", layer.slug, "1", "--dry-run", stdout=out)
+    assert "合规性检查影响" in out.getvalue() and Layer.objects.get(pk=layer.pk).active_version.number == 2
+    with pytest.raises(CommandError, match="原因"):
+        call_command("activate_version", layer.slug, "1", "--yes", stdout=StringIO())
+    call_command("activate_version", layer.slug, "1", "--yes", "--reason", "test", stdout=StringIO())
+    assert Layer.objects.get(pk=layer.pk).active_version.number == 1
+    out = StringIO()
+    call_command("version_diff", layer.slug, "1", "2", "--out", str(tmp_path / "d.geojson"), stdout=out)
+    assert "删除 removed 2" in out.getvalue()
+    assert len(pyogrio.raw.read(str(tmp_path / "d.geojson"))[2]) == 2

@@ -84,6 +84,8 @@ def test_bad_version_numbers_are_explained(client, two_versions):
     for query, words in (("from=x&to=2", "版本号"), ("from=1&to=9", "没有第 9 版"), ("from=2&to=2", "不同")):
         response = client.get(f"/maps/versions/page_patches/diff?{query}")
         assert response.status_code in (400, 404) and words in response.content.decode(), query
+    response = client.get("/maps/versions/page_patches/diff.shp?from=1&to=2")
+    assert response.status_code == 400 and "gpkg 或 geojson" in response.content.decode()
 
 
 @pytest.fixture
