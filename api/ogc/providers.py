@@ -16,6 +16,7 @@ from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
 
 from api.ogc.cql import GEOMETRY_NAMES, check_filter
 from api.ogc.errors import provider_error
+from api.ogc.geojson_pages import PostgisPage, page_text
 from blueprint.errors import BlueprintError, InvalidInput, InvalidQuery, echo
 from layers.models import Feature, FeaturePart, Layer
 
@@ -57,7 +58,13 @@ class LayerProvider(BaseProvider):
             return collection
         rows = self._rows(self._sorted(features, sortby or []), crs_transform_spec, skip_geometry)
         page = rows[offset:offset + int(limit)]
-        collection["features"] = [self._feature(row, select_properties) for row in page]
+        text_page = PostgisPage.wanted()
+        if text_page is not None:  # a JSON answer: the features as PostGIS writes them
+            drop = sorted(set(self.fields) - set(select_properties)) if select_properties else []
+            count, text = page_text(page, geometry=not skip_geometry, drop=drop)
+            collection["features"] = text_page.placeholders(count, text)
+        else:
+            collection["features"] = [self._feature(row, select_properties) for row in page]
         collection["numberReturned"] = len(collection["features"])
         return collection
 

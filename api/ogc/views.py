@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from api.ogc.adapter import api_for, execute_from_django
 from api.ogc.conformance import conformance as conformance_document
 from api.ogc.cql2 import FILTER_LANG
+from api.ogc.geojson_pages import PostgisPage
 from blueprint.errors import InvalidInput, MethodNotAllowed, NotFound, echo, error_for_status, ogc_response
 from layers.models import Layer
 
@@ -39,12 +40,18 @@ _GEOTIFF = ("image/tiff", "image/*", "*/*")
 
 
 def get_collection_items(api, request, dataset):
-    """pygeoapi's items, with `filter-lang` known to api.ogc.cql2 (same name: the audit lists it)."""
+    """pygeoapi's items, with `filter-lang` known to api.ogc.cql2 (same name: the audit lists it)
+    and, for a JSON answer, the page's features written by PostGIS (api.ogc.geojson_pages)."""
     token = FILTER_LANG.set(request.params.get("filter-lang"))
+    page_token = PostgisPage.begin(request.format)
     try:
-        return pygeoapi_items.get_collection_items(api, request, dataset)
+        headers, status, content = pygeoapi_items.get_collection_items(api, request, dataset)
     finally:
+        page = PostgisPage.end(page_token)
         FILTER_LANG.reset(token)
+    if page is not None and status == HTTPStatus.OK and isinstance(content, str):
+        content = page.splice(content)
+    return headers, status, content
 
 
 @csrf_exempt  # nothing here writes: a POST is a search (CQL2 JSON body) or refused below
