@@ -104,6 +104,11 @@ def statement_timeout(milliseconds: int) -> Iterator[None]:
     (a savepoint) the previous timeout is restored after the block, since a local setting lasts
     until the outer transaction ends.
     """
+    if not connection.in_atomic_block:  # a transaction of its own: the setting ends with it
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(milliseconds))])
+            yield
+        return
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('statement_timeout'),"
                        " set_config('statement_timeout', %s, true)", [str(int(milliseconds))])

@@ -66,19 +66,24 @@ class PostgisPage:
         return json.dumps(parsed, separators=(",", ":"))
 
 
-def page_text(rows, *, geometry: bool, drop: list[str]) -> tuple[int, str]:
-    """The features of a page of `rows` (a values() queryset of fid, properties and, with
+def page_text(rows, counted, *, geometry: bool, drop: list[str]) -> tuple[int | None, int, str]:
+    """(matched, returned, text): how many features `counted` (a queryset, or None for no count)
+    holds, and the features of a page of `rows` (a values() queryset of fid, properties and, with
     `geometry`, geojson) as comma-separated GeoJSON Feature texts, in the page's order; `drop`
-    names properties left out (the `properties` parameter)."""
+    names properties left out (the `properties` parameter). One statement, one round trip."""
     sql, params = rows.query.sql_with_params()
+    count, count_params = "NULL", ()
+    if counted is not None:
+        count_sql, count_params = counted.values("pk").query.sql_with_params()
+        count = f"(SELECT count(*) FROM ({count_sql}) c)"
     geojson = "coalesce(t.geojson, 'null')" if geometry else "'null'"
     properties = "(t.properties - %s::text[])::text" if drop else "t.properties::text"
     # A sorted subquery feeds the aggregate in its order (PostgreSQL's documented behaviour).
-    statement = ("SELECT count(*), coalesce(string_agg("
+    statement = (f"SELECT {count}, count(*), coalesce(string_agg("
                  "'{\"type\":\"Feature\",\"id\":' || t.fid || ',\"geometry\":' || " + geojson
                  + " || ',\"properties\":' || " + properties + " || '}', ','), '')"
                  f" FROM ({sql}) t")
     with connections[rows.db].cursor() as cursor:
-        cursor.execute(statement, (*([drop] if drop else []), *params))  # drop is written first
-        count, text = cursor.fetchone()
-    return count, text
+        # In the order the statement names them: the count's, then drop's, then the page's.
+        cursor.execute(statement, (*count_params, *([drop] if drop else []), *params))
+        return cursor.fetchone()

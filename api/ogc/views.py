@@ -24,7 +24,6 @@ from api.ogc.conformance import conformance as conformance_document
 from api.ogc.cql2 import FILTER_LANG
 from api.ogc.geojson_pages import PostgisPage
 from blueprint.errors import InvalidInput, MethodNotAllowed, NotFound, echo, error_for_status, ogc_response
-from layers.models import Layer
 
 __all__ = ["collection_items", "collection_item", "collection_coverage", "conformance", "tilematrixset"]
 
@@ -138,9 +137,11 @@ def _not_features(request: HttpRequest, collection_id: str) -> HttpResponse | No
 
 
 def _property_names(request: HttpRequest, collection_id: str) -> set[str]:
-    """The layer's attributes, each a query parameter (Features Part 3 queryables-query-parameters)."""
-    fields = Layer.objects.filter(slug=collection_id).values_list("fields", flat=True).first()
-    return set(fields or ())
+    """The layer's attributes, each a query parameter (Features Part 3 queryables-query-parameters),
+    from the provider definition of the caller's API object (no query per request)."""
+    resource = api_for(request).config["resources"].get(collection_id) or {}
+    feature = next((p for p in resource.get("providers", []) if p.get("type") == "feature"), {})
+    return set((feature.get("options") or {}).get("fields", ()))
 
 
 def _geojson(request: HttpRequest, response: HttpResponse) -> HttpResponse:
