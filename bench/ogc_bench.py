@@ -98,41 +98,48 @@ def get(url: str, headers: dict) -> bytes:
         return response.read()
 
 
-def timed(fn, items: list, budget_s: float = 60.0) -> dict:
-    """Latency (one client) and throughput (CONCURRENCY clients) of fn over items, after a warm-up.
+def _attempt(fn, item) -> float | None:
+    """Milliseconds of one call, None when it failed (HTTPError, timeout, dropped connection)."""
+    start = time.perf_counter()
+    try:
+        fn(item)
+    except OSError:
+        return None
+    return 1000 * (time.perf_counter() - start)
 
-    A pass stops once it has run `budget_s` (--budget) (stock pygeoapi spends tens of seconds on one dense
+
+def timed(fns: dict, items: list, budget_s: float = 60.0) -> dict[str, dict]:
+    """Latency (one client) and throughput (CONCURRENCY clients) of each of `fns` over items.
+
+    Latency is measured interleaved: each item is asked of every target in turn (the order rotating),
+    so that a change of load on the shared machine falls on all of them alike. A target stops once
+    its calls have taken `budget_s` (--budget) (stock pygeoapi spends tens of seconds on one dense
     low-zoom tile): what was measured is reported with how many requests it covers; failed requests
-    (timeouts, 5xx) are counted, not timed.
+    (timeouts, 5xx) are counted, not timed. Throughput passes follow, one target after another.
     """
-    failures, done = 0, 0
-
-    def attempt(item) -> float | None:
-        start = time.perf_counter()
-        try:
-            fn(item)
-        except OSError:  # HTTPError, timeouts, dropped connections
-            return None
-        return 1000 * (time.perf_counter() - start)
-
-    latencies, start = [], time.perf_counter()
-    for item in items[:WARMUP] + items:
-        if time.perf_counter() - start > budget_s:
-            break
-        latencies.append(attempt(item))
-    latencies = latencies[WARMUP:]
-    failures = sum(t is None for t in latencies)
-    timed_ok = [t for t in latencies if t is not None]
-    done = len(latencies)
-    if done == len(items):
-        start = time.perf_counter()
-        with ThreadPoolExecutor(CONCURRENCY) as pool:
-            failures += sum(t is None for t in pool.map(attempt, items))
-        rps = len(items) / (time.perf_counter() - start)
-    else:  # over budget: one client's rate
-        rps = len(timed_ok) / max(sum(timed_ok) / 1000, 1e-9)
-    p50, p95 = np.percentile(timed_ok, [50, 95]) if timed_ok else (float("nan"),) * 2
-    return {"p50": p50, "p95": p95, "rps": rps, "done": done, "of": len(items), "failed": failures}
+    keys = list(fns)
+    latencies, spent = {k: [] for k in keys}, dict.fromkeys(keys, 0.0)
+    for n, item in enumerate(items[:WARMUP] + items):
+        for key in keys[n % len(keys):] + keys[:n % len(keys)]:
+            if spent[key] <= budget_s * 1000:
+                took = _attempt(fns[key], item)
+                spent[key] += took or 0.0
+                latencies[key].append(took)
+    results = {}
+    for key in keys:
+        measured = latencies[key][WARMUP:]
+        failures, timed_ok = sum(t is None for t in measured), [t for t in measured if t is not None]
+        if len(measured) == len(items):
+            start = time.perf_counter()
+            with ThreadPoolExecutor(CONCURRENCY) as pool:
+                failures += sum(t is None for t in pool.map(functools.partial(_attempt, fns[key]), items))
+            rps = len(items) / (time.perf_counter() - start)
+        else:  # over budget: one client's rate
+            rps = len(timed_ok) / max(sum(timed_ok) / 1000, 1e-9)
+        p50, p95 = np.percentile(timed_ok, [50, 95]) if timed_ok else (float("nan"),) * 2
+        results[key] = {"p50": p50, "p95": p95, "rps": rps, "done": len(measured), "of": len(items),
+                        "failed": failures}
+    return results
 
 
 def mercator_tile(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -330,21 +337,22 @@ def run(args, rows: dict, notes: dict) -> None:
         if args.only in (None, "items"):
             for name, crs in (("items, CRS84", None), ("items, EPSG:4490", EPSG4490)):
                 print(f"{name}: {len(boxes)} bboxes …", flush=True)
-                rows[name] = {key: measure(lambda b, i=i, h=h, crs=crs: get(i(b, crs), h), boxes)
-                              for key, (i, _t, h) in targets.items()}
-                rows[name]["floor"] = measure(lambda b, crs=crs: floor(ITEMS_FLOOR.format(
+                fns = {key: (lambda b, i=i, h=h, crs=crs: get(i(b, crs), h))
+                       for key, (i, _t, h) in targets.items()}
+                fns["floor"] = lambda b, crs=crs: floor(ITEMS_FLOOR.format(
                     geom="ST_FlipCoordinates(geom)" if crs else "geom"),
-                    {"v": version.id, **dict(zip("wsen", b, strict=True))}), boxes)
+                    {"v": version.id, **dict(zip("wsen", b, strict=True))})
+                rows[name] = measure(fns, boxes)
                 notes[name] = " / ".join(str(len(json.loads(get(i(boxes[0], crs), h))["features"]))
                                          for i, _t, h in targets.values())
         if args.only in (None, "tiles"):
             for z in args.zooms:
                 tiles = dense_tiles(z, args.tiles)
                 print(f"tiles z{z}: {len(tiles)} tiles …", flush=True)
-                rows[f"tiles z{z}"] = {key: measure(lambda t, u=u, h=h: get(u(t), h), tiles)
-                                       for key, (_i, u, h) in targets.items()}
-                rows[f"tiles z{z}"]["floor"] = measure(lambda t: floor(*layer_tiles._statement(
-                    spec, layer_tiles.tile_request("WebMercatorQuad", *t), layer_tiles._MVT_OUTPUT)), tiles)
+                fns = {key: (lambda t, u=u, h=h: get(u(t), h)) for key, (_i, u, h) in targets.items()}
+                fns["floor"] = lambda t: floor(*layer_tiles._statement(
+                    spec, layer_tiles.tile_request("WebMercatorQuad", *t), layer_tiles._MVT_OUTPUT))
+                rows[f"tiles z{z}"] = measure(fns, tiles)
                 sizes = [len(get(targets["ours"][1](t), headers)) for t in tiles[:5]]
                 notes[f"tiles z{z}"] = f"{np.mean(sizes) / 1024:.0f} KiB"
 
