@@ -254,3 +254,5 @@ class Scene(models.Model):
 
     def __str__(self) -> str:
         return f"{self.layer.slug} {self.acquired:%Y-%m-%d} ({self.sensor})"
+
+from layers.quality.models import QualityFailure, QualityReport, QualityRule, Submission, VersionReview  # noqa: E402,F401  (the quality models belong to this app)

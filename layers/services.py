@@ -36,8 +36,15 @@ DISTRICT_LAYER = "admin_district"
 
 def ensure_seed_layers() -> list[Layer]:
     """Register the layers every blueprint starts with (existing entries are left as they are)."""
-    entries = yaml.safe_load(SEED_FILE.read_text(encoding="utf-8"))
-    return [register_layer(**entry)[0] for entry in entries]
+    from layers.quality.runner import install_default_rules  # the quality package reads these services
+
+    layers = []
+    for entry in yaml.safe_load(SEED_FILE.read_text(encoding="utf-8")):
+        layer, created = register_layer(**entry)
+        if created:
+            install_default_rules(layer)
+        layers.append(layer)
+    return layers
 
 
 def register_layer(slug: str, title_zh: str, title_en: str, **attrs) -> tuple[Layer, bool]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from maps import views
+from maps import quality, views
 
 app_name = "maps"
 urlpatterns = [
@@ -14,4 +14,7 @@ urlpatterns = [
     path("maps/data/locate", views.locate_data, name="locate-data"),
     path("maps/data/<slug:slug>", views.layer_features, name="layer-features"),
     path("maps/language/<str:code>", views.language, name="language"),
+    path("maps/quality/<slug:slug>/<int:number>", quality.quality_report, name="quality-report"),
+    path("maps/submissions", quality.submission_list, name="submissions"),
+    path("maps/submissions/<int:pk>", quality.submission_detail, name="submission"),
 ]

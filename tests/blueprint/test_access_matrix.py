@@ -58,6 +58,9 @@ class Sample:
 
 
 CHECK = "/api/checks/{check}"
+QUALITY_READERS = DATA_STAFF | {"token_full"}
+APPLICANTS = {"owner", "applicant_other"}
+SUBMISSION_READERS = (PEOPLE - NO_DATA) | {"token_full"}
 SAMPLES: dict[str, Sample] = {
     "": Sample("get", "/", 200, VISITORS),
     "healthz": Sample("get", "/healthz", 200, EVERYONE),
@@ -113,6 +116,26 @@ SAMPLES: dict[str, Sample] = {
     "exchange/": Sample("get", "/exchange/", 200, DATA_STAFF),
     "exchange/rows/<int:pk>/resend": Sample("post", "/exchange/rows/999999999/resend", 404, DATA_STAFF),
     "exchange/notify": Sample("post", "/exchange/notify", 202, DATA_STAFF | {"token_full"}),
+    # Data quality: the city level reads any county's figures, a county its own; applicants none.
+    "api/layers/<slug:slug>/versions/<int:number>/quality": Sample(
+        "get", "/api/layers/water_body/versions/1/quality", 200, QUALITY_READERS, APPLICANTS),
+    "api/layers/<slug:slug>/versions/<int:number>/quality.pdf": Sample(
+        "get", "/api/layers/water_body/versions/1/quality.pdf", 200, QUALITY_READERS, APPLICANTS),
+    "api/layers/<slug:slug>/versions/<int:number>/quality/run": Sample(
+        "post", "/api/layers/water_body/versions/1/quality/run", 201, {"sysadmin", "city"}),
+    # Counties' submissions: the list filters by role (empty for who neither submits nor reviews).
+    "api/submissions": Sample("get", "/api/submissions", 200, SUBMISSION_READERS),
+    "api/submissions/overdue": Sample("get", "/api/submissions/overdue", 200, SUBMISSION_READERS),
+    "api/submissions/<int:pk>": Sample("get", "/api/submissions/999999999", 404, SUBMISSION_READERS),
+    "api/submissions/<int:pk>/accept": Sample("post", "/api/submissions/999999999/accept", 404,
+                                              {"sysadmin", "city"}),
+    "api/submissions/<int:pk>/return": Sample("post", "/api/submissions/999999999/return", 404,
+                                              {"sysadmin", "city"}),
+    "maps/quality/<slug:slug>/<int:number>": Sample(
+        "get", "/maps/quality/water_body/1", 200, QUALITY_READERS - TOKENS,
+        {"anonymous"} | APPLICANTS | NO_DATA),
+    "maps/submissions": Sample("get", "/maps/submissions", 200, VISITORS),
+    "maps/submissions/<int:pk>": Sample("get", "/maps/submissions/999999999", 404, VISITORS),
     # OGC map tiles: a vector layer drawn as PNG (per-layer levels inside, as for its vector tiles).
     "ogc/collections/<slug:slug>/map/tiles/<str:tileMatrixSetId>/<str:tileMatrix>/<str:tileRow>/<str:tileCol>":
         Sample("get", "/ogc/collections/water_body/map/tiles/WebMercatorQuad/0/0/0", 200, READERS),
