@@ -22,8 +22,10 @@ class QualityRuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        schemas = {name: cls.schema()["properties"] for name, cls in KINDS.items()}
-        self.fields["params"].help_text = "各类型的参数 (JSON)：" + json.dumps(schemas, ensure_ascii=False)
+        if "params" in self.fields:  # a read-only view shows the value without a field
+            schemas = {name: cls.schema()["properties"] for name, cls in KINDS.items()}
+            text = json.dumps(schemas, ensure_ascii=False)
+            self.fields["params"].help_text = f"各类型的参数 (JSON)：{text}"
 
     def clean(self):
         data = super().clean()

@@ -22,7 +22,7 @@ from compliance import services
 from compliance.jobs import enqueue_check
 from compliance.models import GateDecision, Job, RuleSet
 from exchange.models import OutboxRow
-from layers.models import District, Layer, Project
+from layers.models import District, Layer, Project, QualityRule
 from tests.roles import log_in, make_person, make_token
 
 pytestmark = pytest.mark.django_db
@@ -179,6 +179,7 @@ ADMIN_MODELS = {
     "layers.layer": (DATA_STAFF, {"sysadmin", "city"}),
     "layers.layerversion": (DATA_STAFF, set()),
     "layers.district": (DATA_STAFF, {"sysadmin", "city"}),
+    "layers.qualityrule": (DATA_STAFF, {"sysadmin", "city"}),
     "layers.project": (DATA_STAFF, DATA_STAFF),
     "layers.siterevision": (DATA_STAFF, DATA_STAFF),
     "compliance.ruleset": (DATA_STAFF, {"sysadmin"}),
@@ -213,6 +214,7 @@ def _model_status(model: str, action: str, role: str) -> int:
         "history": 302 if scoped_out else (200 if sees else 403),
         "delete": 200 if role in DELETABLE.get(model, ()) else 403,
         "import": 200 if role in change else 302,
+        "preview": 200 if role in change else 302,  # a version's preview before activation
         "export": 200 if sees else 403,
         "password_change": 200 if role in change else 403,
     }[action]
@@ -361,6 +363,7 @@ def _admin_kwargs(name: str | None, route: str, people, values) -> dict:
         "layers_layer": lambda: Layer.objects.get(slug="water_body").pk,
         "layers_layerversion": lambda: Layer.objects.get(slug="water_body").active_version_id,
         "layers_district": lambda: "370811",
+        "layers_qualityrule": lambda: QualityRule.objects.filter(layer__slug="water_body").first().pk,
         "layers_project": lambda: Project.objects.get(code=PROJECT_CODE).pk,
         "layers_siterevision": lambda: Project.objects.get(code=PROJECT_CODE).current_site.pk,
         "compliance_ruleset": lambda: RuleSet.objects.get(is_active=True).pk,
@@ -383,6 +386,8 @@ def _admin_kwargs(name: str | None, route: str, people, values) -> dict:
         model = next(m for m in objects if name.startswith(m))
         key = "object_id" if "object_id" in route else ("pk" if "<int:pk>" in route else "id")
         kwargs[key] = objects[model]()
+    if "<int:number>" in route:
+        kwargs["number"] = Layer.objects.get(slug="water_body").active_version.number
     return kwargs
 
 
