@@ -49,9 +49,16 @@ def quality_report(request, slug: str, number: int):
         "maps/quality.html",
         "browser",
         {"r": report, "slug": slug, "number": number},
-        highlight=_highlights(version, county),
+        highlight=_extent(version) + _highlights(version, county),
         fit=True,
     )
+
+
+def _extent(version) -> list[dict]:
+    """The version's extent (a version under review is not on the base map yet)."""
+    if version.extent is None:
+        return []
+    return [{"geometry": json.loads(version.extent.geojson), "className": "bp-site", "style": "site"}]
 
 
 @require_http_methods(["GET", "POST"])
@@ -124,7 +131,6 @@ def submission_detail(request, pk: int):
         "may_override": policy.allows(request, policy.Perm.OVERRIDE_QUALITY),
         "csrf": get_token(request),
         "today": dt.date.today().isoformat(),
-        "report_json": json.dumps(report["rules"], ensure_ascii=False),
     }
     return _page(
         request,

@@ -68,3 +68,41 @@ def test_admin_preview_then_confirm_and_only_an_administrator_overrides(client, 
     assert layer.active_version.number == 1 and layer.access_level == "public"
     assert layer.active_version.source_crs == "EPSG:4490"
     assert AuditEntry.objects.get(action="quality.override", target=layer.slug).actor == "qf-admin"
+
+
+def test_submission_pages_for_the_county_and_the_city(client, tmp_path, small_data):
+    import datetime as dt
+
+    from layers.models import Feature
+    from layers.quality.models import Submission
+
+    farmland = Layer.objects.get(slug="basic_farmland")
+    features = list(
+        Feature.objects.filter(version=farmland.active_version, properties__ZLDWDM__startswith="370811")[:5]
+    )
+    path = write_geojson(
+        tmp_path / "s.geojson",
+        [shapely.from_wkb(bytes(f.geom.wkb)) for f in features],
+        [f.properties for f in features],
+        "urn:ogc:def:crs:EPSG::4490",
+    )
+    log_in(client, make_person(Role.COUNTY_PLANNER, "qf-county2", districts=["370811"]))
+    form = client.get("/maps/submissions").content.decode()
+    assert "报送本县数据" in form and "逾期未整改" not in form
+    with path.open("rb") as handle:
+        sent = client.post(
+            "/maps/submissions", {"layer": "basic_farmland", "county": "370811", "file": handle}
+        )
+    assert sent.status_code == 302
+    submission = Submission.objects.get(county_id="370811", submitted_by="qf-county2")
+    assert "质量校验" in client.get(sent["Location"]).content.decode()
+    log_in(client, make_person(Role.CITY_PLANNER, "qf-city2"))
+    assert "报送队列" in client.get("/maps/submissions").content.decode()
+    deadline = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    client.post(
+        sent["Location"], {"action": "return", "reasons": "请补充 370811 其余图斑", "deadline": deadline}
+    )
+    assert Submission.objects.get(pk=submission.pk).state == "returned"
+    log_in(client, make_person(Role.COUNTY_PLANNER, "qf-county3", districts=["370811"]))
+    page = client.get(sent["Location"]).content.decode()
+    assert "市级反馈" in page and "请补充 370811 其余图斑" in page and deadline in page
