@@ -7,7 +7,8 @@ __all__ = ["document_errors", "ERROR_STATUSES"]
 ERROR_STATUSES = {
     "400": "请求无效 (bad request)", "401": "需要登录或令牌 (authentication needed)",
     "403": "无权调用 (forbidden)", "404": "不存在或无权查看 (not found)",
-    "405": "不支持此方法 (method not allowed)", "413": "请求体过大 (payload too large)",
+    "405": "不支持此方法 (method not allowed)",
+    "409": "状态冲突 (conflict)", "413": "请求体过大 (payload too large)",
     "414": "地址过长 (URI too long)", "415": "请求体类型不符 (unsupported media type)",
     "429": "超过调用频率 (too many requests)",
 }

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
-from api import imagery, views
+from api import imagery, quality, views
 
 app_name = "api"
 urlpatterns = [
@@ -17,4 +17,15 @@ urlpatterns = [
     path("checks/<str:check_id>/report.pdf", views.CheckReportPDFView.as_view(), name="check-report-pdf"),
     path("checks/<str:check_id>/verify", views.CheckVerifyView.as_view(), name="check-verify"),
     path("imagery/<slug:slug>/scenes", imagery.scenes, name="imagery-scenes"),
+    path("layers/<slug:slug>/versions/<int:number>/quality", quality.QualityReportView.as_view(),
+         name="quality-report"),
+    path("layers/<slug:slug>/versions/<int:number>/quality.pdf", quality.QualityReportPDFView.as_view(),
+         name="quality-report-pdf"),
+    path("layers/<slug:slug>/versions/<int:number>/quality/run", quality.QualityRunView.as_view(),
+         name="quality-run"),
+    path("submissions", quality.SubmissionListView.as_view(), name="submissions"),
+    path("submissions/overdue", quality.OverdueView.as_view(), name="submissions-overdue"),
+    path("submissions/<int:pk>", quality.SubmissionDetailView.as_view(), name="submission"),
+    path("submissions/<int:pk>/accept", quality.SubmissionAcceptView.as_view(), name="submission-accept"),
+    path("submissions/<int:pk>/return", quality.SubmissionReturnView.as_view(), name="submission-return"),
 ]

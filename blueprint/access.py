@@ -32,7 +32,7 @@ __all__ = [
     "principal_for_token", "allows", "can_read_layer", "readable_layers_q", "layer_access_key",
     "can_see_project", "projects_q", "can_see_check", "checks_q", "can_see_job", "jobs_q", "require_project",
     "require_check", "record_layer_read",
-    "districts_q", "require_job", "not_found",
+    "districts_q", "require_job", "not_found", "as_principal",
 ]
 
 
@@ -49,13 +49,17 @@ class Perm(StrEnum):
     READ_AUDIT = "read_audit"  # read and export the audit log
     SHARE_DATA = "share_data"  # the sharing page: rows sent to the province, re-sending them
     REVIEW_PLANS = "review_plans"  # version diffs and 多规合一 conflicts (county planners: their districts)
+    SUBMIT_DATA = "submit_data"  # a county submits its part of a layer (县级数据报送)
+    REVIEW_SUBMISSIONS = "review_submissions"  # the city accepts or returns counties' submissions
+    OVERRIDE_QUALITY = "override_quality"  # activate a version despite blocking quality failures
 
 
 # 三员分立: the system administrator runs the data (layers, rule sets, configuration) and may use
 # what the planners use; the security administrator only manages accounts and tokens; the audit
 # administrator only reads and exports the audit log. No role holds two of the three jobs.
 _DATA = frozenset({Perm.IMPORT_LAYERS, Perm.EDIT_RULESETS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
-                   Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA, Perm.REVIEW_PLANS})
+                   Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA, Perm.REVIEW_PLANS,
+                   Perm.REVIEW_SUBMISSIONS, Perm.OVERRIDE_QUALITY})
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.SYSTEM_ADMIN: _DATA,
     Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_USERS}),
@@ -63,9 +67,9 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMINISTRATOR: _DATA,  # deprecated alias of the system administrator
     Role.CITY_PLANNER: frozenset({Perm.IMPORT_LAYERS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
                                   Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA,
-                                  Perm.REVIEW_PLANS}),
+                                  Perm.REVIEW_PLANS, Perm.REVIEW_SUBMISSIONS}),
     Role.COUNTY_PLANNER: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS,
-                                    Perm.CALL_GATE, Perm.SHARE_DATA, Perm.REVIEW_PLANS}),
+                                    Perm.CALL_GATE, Perm.SHARE_DATA, Perm.REVIEW_PLANS, Perm.SUBMIT_DATA}),
     Role.APPLICANT: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
     Role.SYSTEM: frozenset(),  # a token's functions come from its interfaces
     Role.ANONYMOUS: frozenset(),
@@ -77,6 +81,7 @@ INTERFACE_PERMS: dict[str, frozenset[Perm]] = {
     Interface.CHECKS: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS}),
     Interface.COMPLIANCE_PROCESS: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
     Interface.EXCHANGE_NOTIFY: frozenset(),
+    Interface.DATA_SUBMISSION: frozenset({Perm.SUBMIT_DATA}),
 }
 
 # Red-line and farmland detail (restricted) is for the city level; county planners meet it
@@ -159,6 +164,11 @@ def principal(request) -> Principal:
 
 def _who(who) -> Principal:
     return who if isinstance(who, Principal) else principal(who)
+
+
+def as_principal(who) -> Principal:
+    """The principal of a request, or the principal itself."""
+    return _who(who)
 
 
 def allows(who, perm: Perm | str) -> bool:
@@ -291,6 +301,8 @@ _UNSEEN = {
     "project": "项目 {key} 不存在或无权查看。 (No project {key}, or not yours to see.)",
     "check": "检查记录 {key} 不存在或无权查看。 (No check {key}, or not yours to see.)",
     "job": "后台任务 {key} 不存在或无权查看。 (No job {key}, or not yours to see.)",
+    "submission": "报送 {key} 不存在或无权查看。 (No submission {key}, or not yours to see.)",
+    "layer": "图层 {key} 不存在或无权查看。 (No layer {key}, or not yours to see.)",
 }
 
 

@@ -59,6 +59,12 @@ RULES: list[tuple[str, Rule]] = [
     ("api/jobs/*", CHECKS),
     ("api/projects/*", CHECKS),
     ("api/gate/*", Rule(Perm.CALL_GATE, Interface.GATE)),
+    # Data quality and counties' submissions; layer levels and district scopes apply in the views.
+    ("api/layers/<slug:slug>/versions/<int:number>/quality/run", Rule(Perm.IMPORT_LAYERS)),
+    ("api/layers/*", Rule(Perm.READ_REPORTS, Interface.DATA_SUBMISSION)),
+    ("api/submissions/<int:pk>/accept", Rule(Perm.REVIEW_SUBMISSIONS)),
+    ("api/submissions/<int:pk>/return", Rule(Perm.REVIEW_SUBMISSIONS)),
+    ("api/submissions*", Rule(Perm.READ_REPORTS, Interface.DATA_SUBMISSION)),
     ("api/imagery*", LAYER_READ),  # imagery (being built): per-layer levels inside
     ("tiles/*", LAYER_READ),  # imagery / vector tiles (being built)
     # Version diffs and 多规合一 conflicts (and their downloads): planners, not applicants.

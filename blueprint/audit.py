@@ -43,6 +43,11 @@ ACTIONS = {
     "password.change": "修改口令 password changed", "otp.enrol": "绑定动态口令 2FA enrolled",
     "otp.verify": "动态口令验证 2FA verified", "otp.failed": "动态口令错误 2FA code refused",
     "otp.reset": "重置动态口令 2FA device reset",
+    "quality.run": "质量校验 quality check run", "quality.override": "强制启用（质量阻断） quality override",
+    "layer.discard": "放弃图层版本 layer version discarded",
+    "submission.create": "县级数据报送 county submission",
+    "submission.accept": "采纳报送 submission accepted",
+    "submission.return": "退回整改 submission returned",
 }
 
 

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
+from blueprint.pdf import html_to_pdf
 from compliance import services
 from compliance.mapsvg import site_map_svg
 from compliance.models import Check, Finding, Status
@@ -62,14 +63,7 @@ def render_report_html(check: Check, request=None) -> str:
 
 def render_report_pdf(check: Check, request=None) -> bytes:
     """Render the report as PDF; nothing is fetched over the network."""
-    from weasyprint import HTML  # heavy import (pango, fonts): load it only when a PDF is asked for
-    from weasyprint.urls import URLFetcher
-
-    page = render_report_html(check, request)
-    # The page is self-contained; refusing http(s) and file URLs means a value in the report
-    # can never make the renderer reach out.
-    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
-    return HTML(string=page, url_fetcher=fetcher, base_url=None).write_pdf()
+    return html_to_pdf(render_report_html(check, request))
 
 
 def report_context(check: Check, request=None) -> dict:

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from blueprint import audit
 from blueprint.errors import InvalidInput
+from compliance.kinds import ruleset_schema
 from compliance.models import RuleSet
 from layers.models import Layer
 
@@ -20,12 +21,11 @@ __all__ = ["DEFAULT_RULESET", "parse_ruleset", "save_ruleset", "active_ruleset",
            "content_hash"]
 
 DEFAULT_RULESET = Path(__file__).parent / "rulesets" / "default.yaml"
-SCHEMA_FILE = Path(__file__).parent / "ruleset_schema.json"
 
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+    return jsonschema.Draft202012Validator(ruleset_schema())
 
 
 def content_hash(content: dict) -> str:

@@ -15,9 +15,13 @@ from blueprint import access
 from blueprint.access import Perm
 from blueprint.admin import PolicyAdmin, ReadOnlyAdmin
 from blueprint.errors import BlueprintError
+from layers import crs
 from layers.imagery import IMAGERY_SUFFIXES, import_scene
 from layers.importers import SUPPORTED_SUFFIXES, import_layer
 from layers.models import District, Layer, LayerVersion, Project, SiteRevision
+from layers.quality import reports as quality_reports
+from layers.quality import review as quality_review
+from layers.quality.admin import QualityRuleAdmin  # noqa: F401  (registers it)
 from layers.version_admin import version_links, version_urls
 from layers.widgets import LocalMapWidget
 
@@ -43,11 +47,13 @@ class LayerAdmin(PolicyAdmin):
 
     def get_urls(self):
         extra = [path("<int:pk>/import/", self.admin_site.admin_view(self.import_view),
-                      name="layers_layer_import")]
+                      name="layers_layer_import"),
+                 path("<int:pk>/preview/<int:number>/", self.admin_site.admin_view(self.preview_view),
+                      name="layers_layer_preview")]
         return extra + super().get_urls()
 
     def import_view(self, request, pk):
-        """Upload a file and import it as a new version of this layer."""
+        """Upload a file: it is imported and checked, then previewed before it goes live."""
         layer = get_object_or_404(Layer, pk=pk)
         if not self.has_change_permission(request, layer):
             return redirect("admin:index")
@@ -69,20 +75,69 @@ class LayerAdmin(PolicyAdmin):
                     if raster:
                         text = _import_imagery(layer, target, form.cleaned_data, request.user.get_username())
                     else:
-                        text = _summary_text(import_layer(layer.slug, target,
-                                                          imported_by=request.user.get_username()))
+                        summary = import_layer(layer.slug, target, imported_by=request.user.get_username(),
+                                               activate=False, **form.import_options())
                 except BlueprintError as exc:
                     messages.error(request, exc.detail)
                 else:
-                    messages.success(request, text)
-                    return redirect(reverse("admin:layers_layer_change", args=[layer.pk]))
+                    if raster:
+                        messages.success(request, text)
+                        return redirect(reverse("admin:layers_layer_change", args=[layer.pk]))
+                    return redirect(reverse("admin:layers_layer_preview", args=[layer.pk, summary.version]))
         context = {**self.admin_site.each_context(request), "layer": layer, "form": form,
                    "opts": self.model._meta, "title": f"导入新版本：{layer.title_zh}"}
         return TemplateResponse(request, "layers/import_form.html", context)
 
+    def preview_view(self, request, pk, number):
+        """预览: counts, area, extent, the schema mapping, the quality report; then confirm or discard."""
+        layer = get_object_or_404(Layer, pk=pk)
+        version = get_object_or_404(LayerVersion, layer=layer, number=number)
+        if not self.has_change_permission(request, layer):
+            return redirect("admin:index")
+        review = getattr(version, "review", None)
+        if request.method == "POST" and review is not None:
+            try:
+                self._decide(request, review)
+            except BlueprintError as exc:
+                messages.error(request, exc.detail)
+            return redirect(reverse("admin:layers_layer_preview", args=[layer.pk, number]))
+        context = {**self.admin_site.each_context(request), "layer": layer, "version": version,
+                   "review": review, "opts": self.model._meta, "area": crs.area_units(version.area_m2),
+                   "report": quality_reports.version_report(version, limit=100),
+                   "may_override": access.allows(access.principal_for_user(request.user),
+                                                 Perm.OVERRIDE_QUALITY),
+                   "title": f"预览：{layer.title_zh} 第 {number} 版"}
+        return TemplateResponse(request, "layers/preview.html", context)
+
+    def _decide(self, request, review) -> None:
+        actor = request.user.get_username()
+        if request.POST.get("action") == "discard":
+            quality_review.discard(review, actor=actor)
+            messages.info(request, f"已放弃第 {review.version.number} 版（保留存档，不会启用）。")
+            return
+        reason = request.POST.get("override_reason", "").strip()
+        if reason and not access.allows(access.principal_for_user(request.user), Perm.OVERRIDE_QUALITY):
+            messages.error(request, "只有系统管理员可以强制启用有阻断问题的版本。")
+            return
+        if quality_review.confirm(review, actor=actor, override_reason=reason):
+            messages.success(request, f"第 {review.version.number} 版已启用。")
+        else:
+            messages.error(request, "有阻断性质量问题，未启用：修正数据后重新导入，"
+                                    "或由系统管理员写明理由强制启用。")
+
 
 class ImportForm(forms.Form):
+    """What `import_layer` offers: the file, its CRS, the coverage, the access level."""
+
     file = forms.FileField(label="数据文件 (GeoJSON / GeoPackage / KML / Shapefile zip)")
+    crs = forms.CharField(label="坐标系", required=False, max_length=200,
+                          help_text="文件未带或带错坐标系时填写，如 EPSG:4527（CGCS2000 3° 带 39，"
+                                    "带带号）。留空则取文件自带的。")
+    coverage = forms.CharField(label="覆盖范围（行政区划代码）", required=False, max_length=2000,
+                               help_text="数据完整的行政区，逗号分隔，如 370811,370812；"
+                                         "留空则取要素所及的县。")
+    access_level = forms.ChoiceField(label="访问级别", required=False,
+                                     choices=[("", "不变")] + list(Layer.Access.choices))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -90,6 +145,11 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(
                 f"不支持的文件类型，请上传 {' '.join(SUPPORTED_SUFFIXES)} 之一。")
         return upload
+
+    def import_options(self) -> dict:
+        codes = [c.strip() for c in self.cleaned_data.get("coverage", "").split(",") if c.strip()]
+        return {"source_crs": self.cleaned_data.get("crs", "").strip(), "coverage": codes or None,
+                "access_level": self.cleaned_data.get("access_level", "")}
 
 
 class ImageryImportForm(forms.Form):
@@ -119,13 +179,6 @@ def _import_imagery(layer: Layer, path: Path, data: dict, user: str) -> str:
     return (f"已导入影像并启用第 {summary.version} 版：获取日期 {summary.acquired:%Y-%m-%d}，"
             f"分辨率 {summary.resolution_m:g} 米，波段 {'/'.join(summary.bands)}，坐标系 {summary.crs}，"
             f"COG {summary.cog_bytes / 1e6:.1f} MB。")
-
-
-def _summary_text(summary) -> str:
-    if not summary.created:
-        return f"文件未变化：已是第 {summary.version} 版，未新建版本。"
-    return (f"已导入并启用第 {summary.version} 版：{summary.features} 个要素，"
-            f"修复 {len(summary.repaired)} 个，拒绝 {len(summary.rejected)} 个。")
 
 
 @admin.register(LayerVersion)

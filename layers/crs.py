@@ -45,6 +45,7 @@ __all__ = [
     "gcj02_to_wgs84",
     "wgs84_to_gcj02",
     "bd09_to_gcj02",
+    "is_cgcs2000",
 ]
 
 CGCS2000 = 4490
@@ -181,6 +182,16 @@ def gauss_kruger_from_easting(easting: float, zone: int | None = None) -> Source
 @lru_cache(maxsize=64)
 def _crs(srid: int) -> CRS:
     return CRS.from_epsg(srid)
+
+
+def is_cgcs2000(label: str) -> bool:
+    """Say whether a recorded source CRS (`SourceCRS.label`) is on the CGCS2000 datum
+    (EPSG:4490, its Gauss–Krüger zones); CRS84, WGS84, GCJ-02 and BD-09 are not."""
+    match = re.fullmatch(r"EPSG:(\d{4,6})", label or "")
+    if match is None:
+        return False
+    datum = _crs(int(match.group(1))).datum
+    return datum is not None and "2000" in datum.name and "China" in datum.name
 
 
 @lru_cache(maxsize=64)

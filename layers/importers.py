@@ -29,7 +29,11 @@ from layers import crs
 from layers.attributes import AttributeMapper
 from layers.copystream import COPY_COLUMNS, FAMILIES, Rows, Stream, Tally
 from layers.models import District, Layer, LayerVersion
-from layers.services import DISTRICT_LAYER, on_version_activated
+from layers.quality import partial
+from layers.quality import review as review_service
+from layers.quality.models import QualityReport, VersionReview
+from layers.quality.runner import run_quality
+from layers.services import DISTRICT_LAYER
 
 __all__ = ["ImportSummary", "import_layer", "SUPPORTED_SUFFIXES"]
 
@@ -53,6 +57,10 @@ class ImportSummary:
     missing_fields: list[str] = field(default_factory=list)
     source_crs: str = ""
     seconds: float = 0.0
+    activated: bool = False
+    quality_report: int | None = None
+    quality_counts: dict = field(default_factory=dict)
+    blocking_failures: int = 0
 
 
 def file_hash(path: Path) -> str:
@@ -67,13 +75,16 @@ def file_hash(path: Path) -> str:
 def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
                  coverage: list[str] | None = None,
                  on_progress: Callable[[int, int], None] | None = None,
-                 activate: bool = True) -> ImportSummary:
-    """Import `path` as a new version of layer `slug` and make it active, or change nothing.
+                 activate: bool = True, override_reason: str = "", access_level: str = "",
+                 replace_county: str | None = None, source_crs: str = "") -> ImportSummary:
+    """Import `path` as a new version of layer `slug`, run its quality rules, and make it active
+    unless told not to (a preview) or held by blocking failures; a failure changes nothing.
 
     `coverage` lists the district codes the data is complete for; by default, the counties its
-    features touch (the district layer covers itself). With `activate=False` the version is
-    stored but not switched on (staged: its impact can be previewed, then
-    `layers.versions.activate_version`).
+    features touch (the district layer covers itself). `replace_county` builds a city version
+    from the active one with that county's part replaced by the file (a county's submission).
+    `override_reason` activates despite blocking failures (an administrator's written reason).
+    `source_crs` declares the file's CRS when it has none (a Shapefile without .prj) or a wrong one.
     """
     path = Path(path)
     layer = Layer.objects.filter(slug=slug).first()
@@ -84,10 +95,8 @@ def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
     digest = file_hash(path)
     existing = LayerVersion.objects.filter(layer=layer, content_hash=digest).first()
     if existing:
-        return ImportSummary(layer=slug, version=existing.number, created=False,
-                             features=existing.feature_count, area_m2=existing.area_m2,
-                             source_crs=existing.source_crs)
-    source = _source_crs(info, path)
+        return _again(existing, activate, override_reason, imported_by)
+    source = crs.parse_crs(source_crs) if source_crs else _source_crs(info, path)
     _check_geometry_type(info["geometry_type"], layer, path)
     mapper = AttributeMapper(layer.fields, list(info["fields"]), [str(d) for d in info["dtypes"]])
     started = time.monotonic()
@@ -98,15 +107,25 @@ def import_layer(slug: str, path: str | Path, *, imported_by: str = "",
             layer=layer, number=_next_number(layer), content_hash=digest,
             source_name=path.name, source_crs=source.label, imported_by=imported_by)
         rows = Rows(path, source, layer, mapper, version.pk, on_progress, info["features"])
+        part = partial.Part.of(layer, replace_county)
         with connection.cursor() as cursor:
-            _load(cursor, rows, version)
-        summary = _finish(layer, version, rows.tally, activate)
-        _set_coverage(version, coverage)
+            _load(cursor, rows, version, part)
+        summary = _finish(layer, version, rows.tally, part)
+        _set_coverage(version, coverage, part)
+        report = run_quality(version, trigger=QualityReport.Trigger.SUBMISSION if part else
+                             QualityReport.Trigger.IMPORT, run_by=imported_by,
+                             county=part.county if part else None, fid_floor=part.fid_floor if part else 0)
+        review = VersionReview.objects.create(
+            version=version, state=VersionReview.State.PENDING, missing_fields=mapper.missing,
+            extra_fields=mapper.dropped, access_level=access_level, county=part.county if part else "",
+            fid_floor=part.fid_floor if part else 0, base_version_id=part.base_version_id if part else None)
         audit.record("layer.import", target=slug, actor=imported_by or None, version=version.number,
                      file=path.name, content_hash=digest, features=summary.features,
-                     rejected=len(summary.rejected), source_crs=summary.source_crs)
-        if activate:
-            audit.record("layer.activate", target=slug, actor=imported_by or None, version=version.number)
+                     rejected=len(summary.rejected), source_crs=summary.source_crs,
+                     quality_report=report.pk, blocking_failures=report.blocking_failures)
+        summary.activated = activate and review_service.confirm(review, actor=imported_by,
+                                                               override_reason=override_reason)
+    _describe(summary, report, version)
     summary.dropped_fields, summary.missing_fields = mapper.dropped, mapper.missing
     summary.seconds = round(time.monotonic() - started, 2)
     return summary
@@ -190,8 +209,9 @@ ANALYZE {table};
 """
 
 
-def _load(cursor, rows: Rows, version: LayerVersion) -> None:
-    """Stream the rows into a new partition, index it once and attach it; then the parts."""
+def _load(cursor, rows: Rows, version: LayerVersion, part: partial.Part | None = None) -> None:
+    """Stream the rows into a new partition (with the rest of the city when replacing a county's
+    part), index it once and attach it; then the parts."""
     features, parts = f"layers_feature_v{version.pk}", f"layers_featurepart_v{version.pk}"
     cursor.execute(f"CREATE TABLE {features} (LIKE layers_feature INCLUDING DEFAULTS)")
     stream = Stream(iter(rows))
@@ -206,6 +226,8 @@ def _load(cursor, rows: Rows, version: LayerVersion) -> None:
         raise
     finally:
         stream.close()
+    if part is not None:
+        part.carry(cursor, features, version.pk)
     cursor.execute(f"CREATE TABLE {parts} (LIKE layers_featurepart INCLUDING DEFAULTS);"
                    f" INSERT INTO {parts} (feature_id, version_id, geom)"
                    f" SELECT id, version_id, ST_Subdivide(geom, {rows.max_vertices}) FROM {features}"
@@ -218,21 +240,43 @@ def _load(cursor, rows: Rows, version: LayerVersion) -> None:
                                           more_indexes=more))
 
 
-def _finish(layer: Layer, version: LayerVersion, tally: Tally, activate: bool = True) -> ImportSummary:
+def _finish(layer: Layer, version: LayerVersion, tally: Tally, part: partial.Part | None) -> ImportSummary:
     if tally.count == 0:
         raise InvalidInput("文件中没有可用的要素 (全部被拒绝)。 (No usable feature: all were rejected.)",
                            rejected=tally.rejected[:20])
     version.feature_count, version.area_m2 = tally.count, tally.area_m2
     version.repaired, version.rejected = tally.repaired, tally.rejected
     version.extent = _extent_polygon(tally.bounds)
+    if part is not None:  # the city's version: its own count, area and extent
+        version.feature_count, version.area_m2, version.extent = part.measure(version.pk)
     version.save()
-    if activate:
-        layer.active_version = version
-        layer.save(update_fields=["active_version"])
-        on_version_activated(layer, version)
-    return ImportSummary(layer=layer.slug, version=version.number, created=True, features=tally.count,
-                         area_m2=tally.area_m2, bbox=tuple(tally.bounds), repaired=tally.repaired,
+    return ImportSummary(layer=layer.slug, version=version.number, created=True,
+                         features=version.feature_count, area_m2=version.area_m2,
+                         bbox=version.extent.extent if part else tuple(tally.bounds), repaired=tally.repaired,
                          rejected=tally.rejected, source_crs=version.source_crs)
+
+
+def _again(existing: LayerVersion, activate: bool, override_reason: str, actor: str) -> ImportSummary:
+    """The same file again: nothing new; a held or pending version may be confirmed now."""
+    summary = ImportSummary(layer=existing.layer.slug, version=existing.number, created=False,
+                            features=existing.feature_count, area_m2=existing.area_m2,
+                            source_crs=existing.source_crs)
+    review = VersionReview.objects.filter(version=existing).first()
+    waiting = review is not None and review.state in (VersionReview.State.PENDING, VersionReview.State.HELD)
+    if activate and waiting and not review.county:
+        summary.activated = review_service.confirm(review, actor=actor, override_reason=override_reason)
+    else:
+        summary.activated = existing.layer.active_version_id == existing.pk
+    report = review_service.latest_report(existing)
+    if report is not None:
+        _describe(summary, report, existing)
+    return summary
+
+
+def _describe(summary: ImportSummary, report: QualityReport, version: LayerVersion) -> None:
+    summary.quality_report = report.pk
+    summary.quality_counts = report.counts
+    summary.blocking_failures = report.blocking_failures
 
 
 _COVERAGE_SQL = {
@@ -247,7 +291,10 @@ _COVERAGE_SQL = {
 }
 
 
-def _set_coverage(version: LayerVersion, codes: list[str] | None) -> None:
+def _set_coverage(version: LayerVersion, codes: list[str] | None, part: partial.Part | None = None) -> None:
+    if part is not None:
+        part.set_coverage(version.pk)
+        return
     if codes:
         mode = "listed"
         unknown = set(codes) - set(District.objects.filter(code__in=codes, geom__isnull=False)

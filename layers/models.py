@@ -309,3 +309,4 @@ class ConflictPatch(models.Model):
         verbose_name = _("conflict patch (冲突图斑)")
         verbose_name_plural = _("conflict patches (冲突图斑)")
         indexes = [models.Index(fields=["rule", "district"], name="conflict_by_county")]
+from layers.quality.models import QualityFailure, QualityReport, QualityRule, Submission, VersionReview  # noqa: E402,F401  (the quality models belong to this app)

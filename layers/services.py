@@ -37,9 +37,14 @@ DISTRICT_LAYER = "admin_district"
 def ensure_seed_layers() -> list[Layer]:
     """Register the layers every blueprint starts with (existing entries are left as they are)."""
     from layers.conflicts import ensure_default_rules
+    from layers.quality.runner import install_default_rules  # the quality package reads these services
 
-    entries = yaml.safe_load(SEED_FILE.read_text(encoding="utf-8"))
-    layers = [register_layer(**entry)[0] for entry in entries]
+    layers = []
+    for entry in yaml.safe_load(SEED_FILE.read_text(encoding="utf-8")):
+        layer, created = register_layer(**entry)
+        if created:
+            install_default_rules(layer)
+        layers.append(layer)
     ensure_default_rules()
     return layers
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from maps import plans, views
+from maps import plans, quality, views
 
 app_name = "maps"
 urlpatterns = [
@@ -19,4 +19,7 @@ urlpatterns = [
          name="version-diff-download"),
     path("maps/conflicts", plans.conflict_map, name="conflicts"),
     path("maps/conflicts.<str:fmt>", plans.conflict_download, name="conflicts-download"),
+    path("maps/quality/<slug:slug>/<int:number>", quality.quality_report, name="quality-report"),
+    path("maps/submissions", quality.submission_list, name="submissions"),
+    path("maps/submissions/<int:pk>", quality.submission_detail, name="submission"),
 ]

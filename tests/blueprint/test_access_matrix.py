@@ -22,7 +22,7 @@ from compliance import services
 from compliance.jobs import enqueue_check
 from compliance.models import GateDecision, Job, RuleSet
 from exchange.models import OutboxRow
-from layers.models import ConflictRule, District, Layer, Project
+from layers.models import ConflictRule, District, Layer, Project, QualityRule
 from tests.roles import log_in, make_person, make_token
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +58,9 @@ class Sample:
 
 
 CHECK = "/api/checks/{check}"
+QUALITY_READERS = DATA_STAFF | {"token_full"}
+APPLICANTS = {"owner", "applicant_other"}
+SUBMISSION_READERS = (PEOPLE - NO_DATA) | {"token_full"}
 SAMPLES: dict[str, Sample] = {
     "": Sample("get", "/", 200, VISITORS),
     "healthz": Sample("get", "/healthz", 200, EVERYONE),
@@ -121,6 +124,26 @@ SAMPLES: dict[str, Sample] = {
     "exchange/": Sample("get", "/exchange/", 200, DATA_STAFF),
     "exchange/rows/<int:pk>/resend": Sample("post", "/exchange/rows/999999999/resend", 404, DATA_STAFF),
     "exchange/notify": Sample("post", "/exchange/notify", 202, DATA_STAFF | {"token_full"}),
+    # Data quality: the city level reads any county's figures, a county its own; applicants none.
+    "api/layers/<slug:slug>/versions/<int:number>/quality": Sample(
+        "get", "/api/layers/water_body/versions/1/quality", 200, QUALITY_READERS, APPLICANTS),
+    "api/layers/<slug:slug>/versions/<int:number>/quality.pdf": Sample(
+        "get", "/api/layers/water_body/versions/1/quality.pdf", 200, QUALITY_READERS, APPLICANTS),
+    "api/layers/<slug:slug>/versions/<int:number>/quality/run": Sample(
+        "post", "/api/layers/water_body/versions/1/quality/run", 201, {"sysadmin", "city"}),
+    # Counties' submissions: the list filters by role (empty for who neither submits nor reviews).
+    "api/submissions": Sample("get", "/api/submissions", 200, SUBMISSION_READERS),
+    "api/submissions/overdue": Sample("get", "/api/submissions/overdue", 200, SUBMISSION_READERS),
+    "api/submissions/<int:pk>": Sample("get", "/api/submissions/999999999", 404, SUBMISSION_READERS),
+    "api/submissions/<int:pk>/accept": Sample("post", "/api/submissions/999999999/accept", 404,
+                                              {"sysadmin", "city"}),
+    "api/submissions/<int:pk>/return": Sample("post", "/api/submissions/999999999/return", 404,
+                                              {"sysadmin", "city"}),
+    "maps/quality/<slug:slug>/<int:number>": Sample(
+        "get", "/maps/quality/water_body/1", 200, QUALITY_READERS - TOKENS,
+        {"anonymous"} | APPLICANTS | NO_DATA),
+    "maps/submissions": Sample("get", "/maps/submissions", 200, VISITORS),
+    "maps/submissions/<int:pk>": Sample("get", "/maps/submissions/999999999", 404, VISITORS),
     # OGC map tiles: a vector layer drawn as PNG (per-layer levels inside, as for its vector tiles).
     "ogc/collections/<slug:slug>/map/tiles/<str:tileMatrixSetId>/<str:tileMatrix>/<str:tileRow>/<str:tileCol>":
         Sample("get", "/ogc/collections/water_body/map/tiles/WebMercatorQuad/0/0/0", 200, READERS),
@@ -164,6 +187,7 @@ ADMIN_MODELS = {
     "layers.layer": (DATA_STAFF, {"sysadmin", "city"}),
     "layers.layerversion": (DATA_STAFF, set()),
     "layers.district": (DATA_STAFF, {"sysadmin", "city"}),
+    "layers.qualityrule": (DATA_STAFF, {"sysadmin", "city"}),
     "layers.project": (DATA_STAFF, DATA_STAFF),
     "layers.siterevision": (DATA_STAFF, DATA_STAFF),
     "layers.conflictrule": (DATA_STAFF, {"sysadmin", "city"}),
@@ -199,6 +223,7 @@ def _model_status(model: str, action: str, role: str) -> int:
         "history": 302 if scoped_out else (200 if sees else 403),
         "delete": 200 if role in DELETABLE.get(model, ()) else 403,
         "import": 200 if role in change else 302,
+        "preview": 200 if role in change else 302,  # a version's preview before activation
         "export": 200 if sees else 403,
         "password_change": 200 if role in change else 403,
         # A version switch (its impact first) and the page after it: for who imports layers.
@@ -352,6 +377,7 @@ def _admin_kwargs(name: str | None, route: str, people, values) -> dict:
         "layers_layerversion": lambda: Layer.objects.get(slug="water_body").active_version_id,
         "layers_district": lambda: "370811",
         "layers_conflictrule": lambda: ConflictRule.objects.first().pk,
+        "layers_qualityrule": lambda: QualityRule.objects.filter(layer__slug="water_body").first().pk,
         "layers_project": lambda: Project.objects.get(code=PROJECT_CODE).pk,
         "layers_siterevision": lambda: Project.objects.get(code=PROJECT_CODE).current_site.pk,
         "compliance_ruleset": lambda: RuleSet.objects.get(is_active=True).pk,
@@ -374,6 +400,8 @@ def _admin_kwargs(name: str | None, route: str, people, values) -> dict:
         model = next(m for m in objects if name.startswith(m))
         key = "object_id" if "object_id" in route else ("pk" if "<int:pk>" in route else "id")
         kwargs[key] = objects[model]()
+    if "<int:number>" in route:
+        kwargs["number"] = Layer.objects.get(slug="water_body").active_version.number
     return kwargs
 
 

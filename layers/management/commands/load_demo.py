@@ -43,6 +43,8 @@ class Command(BaseCommand):
                 summary = import_layer(slug, folder / f"{slug}.gpkg", imported_by="load_demo",
                                        coverage=coverage)
                 state = "imported" if summary.created else "unchanged"
+                if not summary.activated:
+                    state += f", NOT active ({summary.blocking_failures} blocking quality failures)"
                 self.stdout.write(f"  {slug}: v{summary.version} {state}, {summary.features} features")
             added = load_projects(folder / "project_sites.geojson")
             self.load_imagery(folder)
