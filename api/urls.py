@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
-from api import imagery, views
+from api import imagery, statistics, views
 
 app_name = "api"
 urlpatterns = [
@@ -17,4 +17,6 @@ urlpatterns = [
     path("checks/<str:check_id>/report.pdf", views.CheckReportPDFView.as_view(), name="check-report-pdf"),
     path("checks/<str:check_id>/verify", views.CheckVerifyView.as_view(), name="check-verify"),
     path("imagery/<slug:slug>/scenes", imagery.scenes, name="imagery-scenes"),
+    path("statistics", statistics.StatisticsView.as_view(), name="statistics"),
+    path("statistics/monthly", statistics.MonthlyReportsView.as_view(), name="statistics-monthly"),
 ]

@@ -48,22 +48,24 @@ class Perm(StrEnum):
     MANAGE_USERS = "manage_users"  # users, roles, district scopes, tokens, login lock-outs, 2FA devices
     READ_AUDIT = "read_audit"  # read and export the audit log
     SHARE_DATA = "share_data"  # the sharing page: rows sent to the province, re-sending them
+    READ_STATISTICS = "read_statistics"  # the statistics dashboard, its exports and monthly reports
 
 
 # 三员分立: the system administrator runs the data (layers, rule sets, configuration) and may use
 # what the planners use; the security administrator only manages accounts and tokens; the audit
 # administrator only reads and exports the audit log. No role holds two of the three jobs.
 _DATA = frozenset({Perm.IMPORT_LAYERS, Perm.EDIT_RULESETS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
-                   Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA})
+                   Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA, Perm.READ_STATISTICS})
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.SYSTEM_ADMIN: _DATA,
     Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_USERS}),
     Role.AUDIT_ADMIN: frozenset({Perm.READ_AUDIT}),
     Role.ADMINISTRATOR: _DATA,  # deprecated alias of the system administrator
     Role.CITY_PLANNER: frozenset({Perm.IMPORT_LAYERS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
-                                  Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA}),
+                                  Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA,
+                                  Perm.READ_STATISTICS}),
     Role.COUNTY_PLANNER: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS,
-                                    Perm.CALL_GATE, Perm.SHARE_DATA}),
+                                    Perm.CALL_GATE, Perm.SHARE_DATA, Perm.READ_STATISTICS}),
     Role.APPLICANT: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
     Role.SYSTEM: frozenset(),  # a token's functions come from its interfaces
     Role.ANONYMOUS: frozenset(),
@@ -75,6 +77,7 @@ INTERFACE_PERMS: dict[str, frozenset[Perm]] = {
     Interface.CHECKS: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS}),
     Interface.COMPLIANCE_PROCESS: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
     Interface.EXCHANGE_NOTIFY: frozenset(),
+    Interface.STATISTICS: frozenset({Perm.READ_STATISTICS}),
 }
 
 # Red-line and farmland detail (restricted) is for the city level; county planners meet it

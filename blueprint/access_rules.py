@@ -59,8 +59,11 @@ RULES: list[tuple[str, Rule]] = [
     ("api/jobs/*", CHECKS),
     ("api/projects/*", CHECKS),
     ("api/gate/*", Rule(Perm.CALL_GATE, Interface.GATE)),
+    # The province reads the statistics with its token; a county planner sees its districts.
+    ("api/statistics*", Rule(Perm.READ_STATISTICS, Interface.STATISTICS)),
     ("api/imagery*", LAYER_READ),  # imagery (being built): per-layer levels inside
     ("tiles/*", LAYER_READ),  # imagery / vector tiles (being built)
+    ("maps/statistics*", Rule(Perm.READ_STATISTICS, people_only=True)),  # not applicants: 403
     ("maps/*", PAGE),  # map pages and their data endpoints (/maps/data/…)
     # The province tells us it wrote feedback: we read it back (exchange/).
     ("exchange/notify", Rule(Perm.SHARE_DATA, Interface.EXCHANGE_NOTIFY)),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from maps import views
+from maps import statistics, views
 
 app_name = "maps"
 urlpatterns = [
@@ -14,4 +14,11 @@ urlpatterns = [
     path("maps/data/locate", views.locate_data, name="locate-data"),
     path("maps/data/<slug:slug>", views.layer_features, name="layer-features"),
     path("maps/language/<str:code>", views.language, name="language"),
+    # 统计分析 (maps/statistics.py)
+    path("maps/statistics/", statistics.dashboard, name="statistics"),
+    path("maps/statistics/projects", statistics.project_list, name="statistics-projects"),
+    path("maps/statistics/checks", statistics.check_list, name="statistics-checks"),
+    path("maps/statistics/export.xlsx", statistics.export_xlsx, name="statistics-xlsx"),
+    path("maps/statistics/export.pdf", statistics.export_pdf, name="statistics-pdf"),
+    path("maps/statistics/monthly/<int:pk>.<str:fmt>", statistics.monthly_file, name="statistics-monthly"),
 ]
