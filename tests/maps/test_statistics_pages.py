@@ -18,6 +18,7 @@ from blueprint.tasks import app, run_until_idle
 from compliance.models import MonthlyReport
 from compliance.tasks import build_monthly_reports
 from tests.compliance import statistics_world as world
+from tests.maps.conftest import ARTIFACTS
 from tests.roles import log_in, make_person, make_token
 
 pytestmark = pytest.mark.django_db
@@ -120,11 +121,12 @@ def test_pdf_export_has_the_tables_and_the_map(client, made, tmp_path):
         assert words in text, words
     if shutil.which("pdftoppm"):
         (tmp_path / "s.pdf").write_bytes(response.content)
-        subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(tmp_path / "s.pdf"),
-                        str(tmp_path / "page")], check=True)
+        ARTIFACTS.mkdir(exist_ok=True)
+        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(tmp_path / "s.pdf"),
+                        str(ARTIFACTS / "statistics-pdf")], check=True)
         from PIL import Image
 
-        image = Image.open(next(tmp_path.glob("page*.png"))).convert("L")
+        image = Image.open(next(ARTIFACTS.glob("statistics-pdf*.png"))).convert("L")
         assert len(set(image.getdata())) > 20  # drawn: the map's shades and the table lines
 
 

@@ -47,6 +47,8 @@
       itemStyle: colours ? {color: colours[col.key.slice(prefix.length)]} : undefined,
     })).filter(s => s.value > 0);
     c.setOption({tooltip: {trigger: "item", formatter: "{b}: {c}（{d}%）"}, legend: {bottom: 0},
+                 title: slices.length ? undefined : {text: "暂无数据", left: "center", top: "middle",
+                                                      textStyle: {color: "#9a6700", fontSize: 14}},
                  series: [{type: "pie", radius: ["35%", "65%"], data: slices, label: {formatter: "{b}\n{c}"}}]});
     c.on("click", p => go(p.data && p.data.link));
   }
@@ -73,7 +75,7 @@
   function countyMap() {
     const t = tables.comparison;
     const select = document.getElementById("bp-map-metric");
-    const metrics = t.columns.filter(col => data.metrics.includes(col.key));
+    const metrics = data.metrics.map(key => t.columns.find(col => col.key === key)).filter(Boolean);
     metrics.forEach(col => select.add(new Option(col.title, col.key)));
     echarts.registerMap("bp-counties", data.counties);
     const c = chart("bp-chart-map");
