@@ -139,7 +139,7 @@ def requests(repeat: int) -> dict[str, dict]:
     def person(name: str, role: str, districts=()) -> Client:
         user, _ = User.objects.get_or_create(username=name)
         AccessProfile.objects.update_or_create(user=user, defaults={"role": role, "districts": list(districts)})
-        client = Client()
+        client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
         return client
 
@@ -147,7 +147,7 @@ def requests(repeat: int) -> dict[str, dict]:
     county = person("stats-bench-county", Role.COUNTY_PLANNER, ["370811"])
     raw = create_token(f"stats-bench-{time.time_ns()}", interfaces=["statistics"], rate_limit_per_minute=10**6,
                        expires_at=timezone.now() + timedelta(hours=2))[1]
-    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    api = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {raw}")
 
     def get(client: Client, path: str):
         def run():
