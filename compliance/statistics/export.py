@@ -27,10 +27,10 @@ HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 
 def _sheet_name(table: Table, used: set[str]) -> str:
     # Excel allows 31 characters and no []:*?/\ in a sheet name.
-    base = "".join(ch for ch in table.title.split("（")[0] if ch not in "[]:*?/\\")[:28] or table.key[:28]
+    base = "".join(ch for ch in table.title if ch not in "[]:*?/\\")[:29] or table.key[:29]
     name, n = base, 2
     while name in used:
-        name, n = f"{base}{n}", n + 1
+        name, n = f"{base[:27]}{n}", n + 1
     used.add(name)
     return name
 

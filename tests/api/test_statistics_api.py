@@ -24,13 +24,24 @@ def test_a_statistics_token_reads_every_figure_as_json(client, small_data):
     assert response.status_code == 200
     body = response.json()
     tables = {t["key"]: t for t in body["tables"]}
-    assert {"comparison", "projects_by_stage", "checks_by_month", "conflicts", "gate", "verdict_time",
-            "vintage", "quality", "sharing"} <= set(tables)
+    assert {
+        "comparison",
+        "projects_by_stage",
+        "checks_by_month",
+        "conflicts",
+        "gate",
+        "verdict_time",
+        "vintage",
+        "quality",
+        "sharing",
+    } <= set(tables)
     assert body["filters"] == {"from": "2026-08-01", "to": "2026-10-31"}
     assert all(not k.startswith("_") for t in body["tables"] for r in t["rows"] for k in r)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM compliance_check WHERE created_at >= '2026-08-01 00:00+08'"
-                       " AND created_at < '2026-11-01 00:00+08'")
+        cursor.execute(
+            "SELECT count(*) FROM compliance_check WHERE created_at >= '2026-08-01 00:00+08'"
+            " AND created_at < '2026-11-01 00:00+08'"
+        )
         expected = cursor.fetchone()[0]
     assert expected and sum(r["total"] for r in tables["checks_by_month"]["rows"]) == expected
     # The province's token reads public layers only: no vintage of restricted layers it was not given.

@@ -33,9 +33,12 @@ def previews(django_db_setup, django_db_blocker):
 
 def july_counts() -> dict[str, int]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT verdict, count(*) FROM compliance_check WHERE created_by = %s"
-                       " AND created_at >= '2026-07-01 00:00+08' AND created_at < '2026-08-01 00:00+08'"
-                       " GROUP BY 1", [STAFF[0]])
+        cursor.execute(
+            "SELECT verdict, count(*) FROM compliance_check WHERE created_by = %s"
+            " AND created_at >= '2026-07-01 00:00+08' AND created_at < '2026-08-01 00:00+08'"
+            " GROUP BY 1",
+            [STAFF[0]],
+        )
         return dict(cursor.fetchall())
 
 
@@ -44,8 +47,13 @@ def test_dashboard_draws_and_drills_down_to_the_checks(staff, previews):
     page.goto("/maps/statistics/?from=2026-07-01&to=2026-07-31")
     page.wait_for_function("() => window.BPStats && BPStats.ready", timeout=20_000)
     charts = page.evaluate("Object.keys(BPStats.charts)")
-    assert set(charts) == {"bp-chart-map", "bp-chart-checks", "bp-chart-stages", "bp-chart-gate",
-                           "bp-chart-conflicts"}
+    assert set(charts) == {
+        "bp-chart-map",
+        "bp-chart-checks",
+        "bp-chart-stages",
+        "bp-chart-gate",
+        "bp-chart-conflicts",
+    }
     # The map has one region per county of the scope (both demo cities: 20).
     regions = page.evaluate("BPStats.charts['bp-chart-map'].getOption().series[0].data.length")
     assert regions == page.locator("#bp-table-comparison tbody tr").count() == 20
