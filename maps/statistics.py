@@ -7,6 +7,8 @@ page); what they show is the caller's scope (a county planner's districts).
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import render
@@ -33,12 +35,17 @@ DRILL_PAGES = {
 MAP_METRICS = ["checks", "projects", "fail_share", "blocked_share", "conflict_mu", "median_hours"]
 
 
+@cache
+def _list_path(kind: str) -> str:
+    return reverse(DRILL_PAGES[kind])  # a few thousand cells per page: resolve each list once
+
+
 def drill_url(target: dict | None) -> str:
     """The list page of a drill-down target (see compliance.statistics.tables.drill)."""
     if not target:
         return ""
     params = {k: v for k, v in target.items() if k != "kind"}
-    return f"{reverse(DRILL_PAGES[target['kind']])}?{urlencode(params)}"
+    return f"{_list_path(target['kind'])}?{urlencode(params)}"
 
 
 def _table_view(table) -> dict:
