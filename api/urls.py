@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
-from api import imagery, quality, views
+from api import imagery, quality, statistics, views
 
 app_name = "api"
 urlpatterns = [
@@ -28,4 +28,6 @@ urlpatterns = [
     path("submissions/<int:pk>", quality.SubmissionDetailView.as_view(), name="submission"),
     path("submissions/<int:pk>/accept", quality.SubmissionAcceptView.as_view(), name="submission-accept"),
     path("submissions/<int:pk>/return", quality.SubmissionReturnView.as_view(), name="submission-return"),
+    path("statistics", statistics.StatisticsView.as_view(), name="statistics"),
+    path("statistics/monthly", statistics.MonthlyReportsView.as_view(), name="statistics-monthly"),
 ]

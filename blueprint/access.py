@@ -52,6 +52,7 @@ class Perm(StrEnum):
     SUBMIT_DATA = "submit_data"  # a county submits its part of a layer (县级数据报送)
     REVIEW_SUBMISSIONS = "review_submissions"  # the city accepts or returns counties' submissions
     OVERRIDE_QUALITY = "override_quality"  # activate a version despite blocking quality failures
+    READ_STATISTICS = "read_statistics"  # the statistics dashboard, its exports and monthly reports
 
 
 # 三员分立: the system administrator runs the data (layers, rule sets, configuration) and may use
@@ -59,7 +60,7 @@ class Perm(StrEnum):
 # administrator only reads and exports the audit log. No role holds two of the three jobs.
 _DATA = frozenset({Perm.IMPORT_LAYERS, Perm.EDIT_RULESETS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
                    Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA, Perm.REVIEW_PLANS,
-                   Perm.REVIEW_SUBMISSIONS, Perm.OVERRIDE_QUALITY})
+                   Perm.REVIEW_SUBMISSIONS, Perm.OVERRIDE_QUALITY, Perm.READ_STATISTICS})
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.SYSTEM_ADMIN: _DATA,
     Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_USERS}),
@@ -67,9 +68,10 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMINISTRATOR: _DATA,  # deprecated alias of the system administrator
     Role.CITY_PLANNER: frozenset({Perm.IMPORT_LAYERS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
                                   Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA,
-                                  Perm.REVIEW_PLANS, Perm.REVIEW_SUBMISSIONS}),
+                                  Perm.REVIEW_PLANS, Perm.REVIEW_SUBMISSIONS, Perm.READ_STATISTICS}),
     Role.COUNTY_PLANNER: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS,
-                                    Perm.CALL_GATE, Perm.SHARE_DATA, Perm.REVIEW_PLANS, Perm.SUBMIT_DATA}),
+                                    Perm.CALL_GATE, Perm.SHARE_DATA, Perm.REVIEW_PLANS, Perm.SUBMIT_DATA,
+                                    Perm.READ_STATISTICS}),
     Role.APPLICANT: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
     Role.SYSTEM: frozenset(),  # a token's functions come from its interfaces
     Role.ANONYMOUS: frozenset(),
@@ -82,6 +84,7 @@ INTERFACE_PERMS: dict[str, frozenset[Perm]] = {
     Interface.COMPLIANCE_PROCESS: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
     Interface.EXCHANGE_NOTIFY: frozenset(),
     Interface.DATA_SUBMISSION: frozenset({Perm.SUBMIT_DATA}),
+    Interface.STATISTICS: frozenset({Perm.READ_STATISTICS}),
 }
 
 # Red-line and farmland detail (restricted) is for the city level; county planners meet it

@@ -70,6 +70,9 @@ RULES: list[tuple[str, Rule]] = [
     # Version diffs and 多规合一 conflicts (and their downloads): planners, not applicants.
     ("maps/versions/*", Rule(Perm.REVIEW_PLANS, people_only=True)),
     ("maps/conflicts*", Rule(Perm.REVIEW_PLANS, people_only=True)),
+    # The province reads the statistics with its token; a county planner sees its districts.
+    ("api/statistics*", Rule(Perm.READ_STATISTICS, Interface.STATISTICS)),
+    ("maps/statistics*", Rule(Perm.READ_STATISTICS, people_only=True)),  # not applicants: 403
     ("maps/*", PAGE),  # map pages and their data endpoints (/maps/data/…)
     # The province tells us it wrote feedback: we read it back (exchange/).
     ("exchange/notify", Rule(Perm.SHARE_DATA, Interface.EXCHANGE_NOTIFY)),

@@ -35,6 +35,7 @@ class Interface(models.TextChoices):
     COMPLIANCE_PROCESS = "compliance_process", _("OGC site-compliance process (合规性检查处理服务)")
     EXCHANGE_NOTIFY = "exchange_notify", _("province's feedback notification (省级回执通知)")
     DATA_SUBMISSION = "data_submission", _("a county's layer data submissions (县级数据报送)")
+    STATISTICS = "statistics", _("statistics for the province (统计分析)")
 
 
 ADMIN_ROLES = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN, Role.ADMINISTRATOR)

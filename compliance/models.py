@@ -5,9 +5,9 @@ import uuid
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
-from layers.models import LayerVersion, Project, SiteRevision
+from layers.models import District, LayerVersion, Project, SiteRevision
 
-__all__ = ["RuleSet", "Status", "Check", "Finding", "GateDecision", "Job"]
+__all__ = ["RuleSet", "Status", "Check", "Finding", "GateDecision", "Job", "MonthlyReport"]
 
 
 class RuleSet(models.Model):
@@ -162,3 +162,28 @@ class Job(models.Model):
         verbose_name = _("background job")
         verbose_name_plural = _("background jobs")
         indexes = [models.Index(fields=["state", "created_at"], name="job_queue")]
+
+
+class MonthlyReport(models.Model):
+    """A monthly statistics report (月报) of a city or a county, kept as PDF and Excel files.
+
+    Built by the background queue (compliance.tasks.build_monthly_reports); the files live under
+    the data directory (compliance.statistics.monthly.REPORTS_DIR), named by scope and month.
+    """
+
+    district = models.ForeignKey(District, verbose_name=_("district"), on_delete=models.PROTECT,
+                                 related_name="monthly_reports")
+    month = models.DateField(_("month (its first day)"))
+    pdf_file = models.CharField(_("PDF file"), max_length=300)
+    xlsx_file = models.CharField(_("Excel file"), max_length=300)
+    figures = models.JSONField(_("compared figures"), default=list)
+    created_at = models.DateTimeField(_("built at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("monthly report")
+        verbose_name_plural = _("monthly reports")
+        ordering = ["-month", "district"]
+        constraints = [models.UniqueConstraint(fields=["district", "month"], name="one_report_per_month")]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.month:%Y-%m}"

@@ -25,7 +25,8 @@ from layers.crs import area_units
 from layers.models import LayerVersion, Project
 from layers.services import geometry_hash
 
-__all__ = ["report_context", "render_report_html", "render_report_pdf", "verify", "STATUS_LABELS"]
+__all__ = ["report_context", "render_report_html", "render_report_pdf", "html_to_pdf", "verify",
+           "STATUS_LABELS"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_FEATURE_ROWS = 20

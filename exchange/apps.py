@@ -14,3 +14,7 @@ class ExchangeConfig(AppConfig):
         events.version_activated.connect(outbox.on_version_activated, dispatch_uid="exchange.version")
         events.site_revised.connect(outbox.on_site_revised, dispatch_uid="exchange.site")
         events.check_stored.connect(outbox.on_check_stored, dispatch_uid="exchange.check")
+        from compliance.statistics import register_section
+        from exchange.statistics import sharing_tables
+
+        register_section("sharing", sharing_tables)  # the statistics' sharing section

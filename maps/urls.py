@@ -1,6 +1,6 @@
 from django.urls import path
 
-from maps import plans, quality, views
+from maps import plans, quality, statistics, views
 
 app_name = "maps"
 urlpatterns = [
@@ -22,4 +22,11 @@ urlpatterns = [
     path("maps/quality/<slug:slug>/<int:number>", quality.quality_report, name="quality-report"),
     path("maps/submissions", quality.submission_list, name="submissions"),
     path("maps/submissions/<int:pk>", quality.submission_detail, name="submission"),
+    # 统计分析 (maps/statistics.py)
+    path("maps/statistics/", statistics.dashboard, name="statistics"),
+    path("maps/statistics/projects", statistics.project_list, name="statistics-projects"),
+    path("maps/statistics/checks", statistics.check_list, name="statistics-checks"),
+    path("maps/statistics/export.xlsx", statistics.export_xlsx, name="statistics-xlsx"),
+    path("maps/statistics/export.pdf", statistics.export_pdf, name="statistics-pdf"),
+    path("maps/statistics/monthly/<int:pk>.<str:fmt>", statistics.monthly_file, name="statistics-monthly"),
 ]

@@ -34,3 +34,11 @@ cp "$sw/swagger-ui-bundle.js" "$sw/swagger-ui-standalone-preset.js" "$sw/swagger
 sed -i '/sourceMappingURL/d' "$v/leaflet.markercluster/leaflet.markercluster.js"
 sed -i 's|/\*# sourceMappingURL=[^*]*\*/||' "$v/bootstrap/bootstrap.min.css" "$v/swagger-ui/swagger-ui.css"
 say "Bootstrap 5.1.3 (CSS), Leaflet.markercluster 1.5.3 and swagger-ui 5.17.14 copied to blueprint/static/vendor"
+
+# Apache ECharts (the statistics dashboard's charts and county map): the full minified build.
+(cd "$tmp" && npm pack echarts@6.1.0 --silent >/dev/null && mkdir ec && tar xzf echarts-6.1.0.tgz -C ec)
+ec="$ROOT/maps/static/maps/vendor/echarts"
+mkdir -p "$ec"
+cp "$tmp/ec/package/dist/echarts.min.js" "$tmp/ec/package/LICENSE" "$tmp/ec/package/NOTICE" "$ec/"
+cp "$tmp/ec/package/licenses/LICENSE-d3" "$ec/"
+say "Apache ECharts 6.1.0 copied to maps/static/maps/vendor/echarts"

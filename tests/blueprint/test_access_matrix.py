@@ -44,6 +44,7 @@ STAFF = DATA_STAFF | NO_DATA
 SEES_PROJECT = {"sysadmin", "city", "county", "owner", "token_full"}  # the county's planner, the owner
 SEES_PROJECT_PAGE = SEES_PROJECT - TOKENS
 OUT_OF_SCOPE = {"county_other", "applicant_other"}
+STATISTICS = {"sysadmin", "city", "county", "county_other"}  # planning staff; tokens need `statistics`
 
 
 @dataclass
@@ -144,6 +145,17 @@ SAMPLES: dict[str, Sample] = {
         {"anonymous"} | APPLICANTS | NO_DATA),
     "maps/submissions": Sample("get", "/maps/submissions", 200, VISITORS),
     "maps/submissions/<int:pk>": Sample("get", "/maps/submissions/999999999", 404, VISITORS),
+    # Statistics: planning staff (a county planner its districts); the province with its token.
+    "maps/statistics/": Sample("get", "/maps/statistics/", 200, STATISTICS),
+    "maps/statistics/projects": Sample("get", "/maps/statistics/projects", 200, STATISTICS),
+    "maps/statistics/checks": Sample("get", "/maps/statistics/checks", 200, STATISTICS),
+    "maps/statistics/export.xlsx": Sample("get", "/maps/statistics/export.xlsx?table=gate", 200, STATISTICS),
+    "maps/statistics/export.pdf": Sample("get", "/maps/statistics/export.pdf?district=370811", 200,
+                                         STATISTICS, special={"county_other": 404}),
+    "maps/statistics/monthly/<int:pk>.<str:fmt>": Sample("get", "/maps/statistics/monthly/999999.pdf", 404,
+                                                         STATISTICS),
+    "api/statistics": Sample("get", "/api/statistics", 200, STATISTICS | {"token_full"}),
+    "api/statistics/monthly": Sample("get", "/api/statistics/monthly", 200, STATISTICS | {"token_full"}),
     # OGC map tiles: a vector layer drawn as PNG (per-layer levels inside, as for its vector tiles).
     "ogc/collections/<slug:slug>/map/tiles/<str:tileMatrixSetId>/<str:tileMatrix>/<str:tileRow>/<str:tileCol>":
         Sample("get", "/ogc/collections/water_body/map/tiles/WebMercatorQuad/0/0/0", 200, READERS),
