@@ -48,6 +48,10 @@ def main() -> None:
     load = os.getloadavg()[0]
     os.environ["DATABASE_URL"] = url = cb.bench_url()  # before Django reads its settings
     cb.prepare(url, args.data.resolve(), reload=False)
+    sys.path.insert(0, str(cb.ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blueprint.settings")
+    import django
+    django.setup()  # cb.machine() reads the database's versions through Django
     with cb.Server() as server:
         times = measure(server.base, args.runs)
     median = sorted(times)[len(times) // 2]

@@ -17,6 +17,7 @@ import io
 import json
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -31,7 +32,7 @@ from blueprint.caching import etag
 from layers import mosaic
 from layers.models import District, Feature, Layer
 
-__all__ = ["render_basemap_tile", "basemap_etag", "REVISION"]
+__all__ = ["render_basemap_tile", "basemap_tile", "basemap_etag", "REVISION"]
 
 REVISION = "1"  # bump when the drawing changes (the data versions are in the ETag already)
 SIZE = 256
@@ -251,6 +252,24 @@ def basemap_etag(z: int, x: int, y: int) -> str:
     """An entity tag from the drawing's revision and the data versions it is made of."""
     hillshade = Layer.objects.filter(slug="hillshade").values_list("active_version_id", flat=True).first()
     return etag("basemap", REVISION, f"{z}/{x}/{y}", repr(_versions()), str(hillshade))
+
+
+_TILES: OrderedDict[str, bytes] = OrderedDict()
+CACHED_TILES = 512  # ~15 MB per process: the tiles many people open (a city at zoom 8–12)
+
+
+def basemap_tile(z: int, x: int, y: int, tag: str) -> bytes:
+    """The tile for entity tag `tag` (basemap_etag), drawn once per process while it stays recent."""
+    with _LOCK:
+        if tag in _TILES:
+            _TILES.move_to_end(tag)
+            return _TILES[tag]
+    content = render_basemap_tile(z, x, y)
+    with _LOCK:
+        _TILES[tag] = content
+        while len(_TILES) > CACHED_TILES:
+            _TILES.popitem(last=False)
+    return content
 
 
 def render_basemap_tile(z: int, x: int, y: int) -> bytes:

@@ -200,7 +200,7 @@ def basemap_tile(request, z: int, x: int, y: int):
     if not_modified(request, tag):
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(basemap.render_basemap_tile(z, x, y), content_type="image/png")
+        response = HttpResponse(basemap.basemap_tile(z, x, y, tag), content_type="image/png")
     response["ETag"] = tag
     response["Cache-Control"] = "public, max-age=3600"
     return response

@@ -3,8 +3,9 @@
   "use strict";
   var BP = window.BP, U = BP.util, el = U.el, t = U.t, fmt = U.fmt;
 
-  /* The service's messages are Chinese with the English in brackets: show the page's language only. */
-  var ENGLISH_PART = /\s*[(（]((?:[^()（）\u4e00-\u9fff]|\([^()]*\))*[A-Za-z](?:[^()（）\u4e00-\u9fff]|\([^()]*\))*)[)）]/g;
+  /* The service's messages are Chinese with the English in brackets, " (Nothing found for …)":
+   * show the page's language only. */
+  var ENGLISH_PART = /\s*\(([A-Za-z](?:[^()]|\([^()]*\))*)\)/g;  // " (English…)", nested brackets once
   function oneLanguage(text) {
     if (!text) { return text; }
     if (BP.config.lang === "en") {
