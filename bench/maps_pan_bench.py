@@ -276,7 +276,8 @@ def table(summaries: list[dict]) -> list[str]:
     return out
 
 
-def render(info: dict, sizes: list[str], runs: dict[bool, list[dict]], pans: int, load: float) -> str:
+def render(info: dict, sizes: list[str], runs: dict[bool, list[dict]], pans: int, load: float,
+           basemap: str = "offline") -> str:
     """The results, in markdown."""
     out = [f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')}; load average {load:.1f} before, "
            f"{os.getloadavg()[0]:.1f} at the end (with the bench's own: Chromium, gunicorn, PostgreSQL on 2 "
@@ -285,7 +286,10 @@ def render(info: dict, sizes: list[str], runs: dict[bool, list[dict]], pans: int
            f"- browser: {CHROMIUM} headless ({' '.join(CHROMIUM_ARGS)}), viewport "
            f"{VIEWPORT['width']}×{VIEWPORT['height']}; registered layers from vector tiles on canvas "
            "(Leaflet.VectorGrid), farmland below z13 from PNG map tiles (L.tileLayer), project sites by "
-           "bbox as SVG", "",
+           "bbox as SVG; basemap: " + ("the offline basemap (/maps/basemap/, PNG drawn by the server; "
+                                       "its tiles count in “settled”)" if basemap == "offline"
+                                       else "none (plain)"),
+           "",
            "Data (`city` fixtures in `blueprint_checkbench`; the county planner sees all but the red line):",
            "",
            *sizes, "",
@@ -317,8 +321,11 @@ def write_readme(results: str) -> None:
     readme.write_text(f"{head}{START}\n{results}{END}{tail}")
 
 
-def measure(base: str, zooms: list[int], pans: int) -> dict[bool, list[dict]]:
-    """Sign in, open the map and pan at each zoom, waiting for the layers and not; the summaries."""
+def measure(base: str, zooms: list[int], pans: int, basemap: str = "offline") -> dict[bool, list[dict]]:
+    """Sign in, open the map and pan at each zoom, waiting for the layers and not; the summaries.
+
+    `basemap`: the page's default, the offline basemap drawn by the server (counted in "settled"),
+    or `plain` (no basemap tiles), to tell the basemap's share apart on the same machine."""
     import playwright.sync_api as playwright_sync
 
     runs = {True: [], False: []}
@@ -333,6 +340,8 @@ def measure(base: str, zooms: list[int], pans: int) -> dict[bool, list[dict]]:
                 and failed.append(r.url))
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         sign_in(page, base)
+        page.wait_for_function("() => window.BP && BP.map && BP.idle()", timeout=60_000)
+        page.check(f'input[name="bp-basemap"][value="{basemap}"]')
         for zoom in zooms:
             for wait in (True, False):
                 print(f"zoom {zoom}: {pans} drags, {'waiting' if wait else 'dragging on'} …", flush=True)
@@ -350,6 +359,8 @@ def main() -> None:
     parser.add_argument("--pans", type=int, default=10)
     parser.add_argument("--zooms", default="10-16", help="first-last, e.g. 12-13")
     parser.add_argument("--no-readme", action="store_true", help="print the results only")
+    parser.add_argument("--basemap", choices=["offline", "plain"], default="offline",
+                        help="the offline basemap on (the page's default) or a plain background")
     parser.add_argument("--data", type=Path, default=cb.ROOT / ".data" / "fixtures" / "city")
     args = parser.parse_args()
     first, _, last = args.zooms.partition("-")
@@ -364,8 +375,8 @@ def main() -> None:
     planner()
     sizes = data_sizes(manifest)
     with cb.Server() as server:
-        runs = measure(server.base, zooms, args.pans)
-    results = render(cb.machine(), sizes, runs, args.pans, load)
+        runs = measure(server.base, zooms, args.pans, args.basemap)
+    results = render(cb.machine(), sizes, runs, args.pans, load, args.basemap)
     print(results)
     if not args.no_readme:
         write_readme(results)

@@ -38,7 +38,7 @@ def oidc_settings(env: Mapping[str, str]) -> dict:
         raise ImproperlyConfigured(f"{', '.join(insecure)} must be https:// URLs (tokens travel there).")
     values = {name: env[name] for name in REQUIRED}
     values.update({"OIDC_RP_SIGN_ALGO": algo, "OIDC_RP_SCOPES": env.get("OIDC_RP_SCOPES", "openid profile"),
-                   "OIDC_CREATE_USER": True, "LOGIN_REDIRECT_URL": "/", "LOGOUT_REDIRECT_URL": "/"})
+                   "OIDC_CREATE_USER": True, "LOGIN_REDIRECT_URL": "/maps/start", "LOGOUT_REDIRECT_URL": "/"})
     if env.get("OIDC_OP_JWKS_ENDPOINT"):
         values["OIDC_OP_JWKS_ENDPOINT"] = env["OIDC_OP_JWKS_ENDPOINT"]
     return values

@@ -191,7 +191,7 @@ if HTTPS:
 
 # People sign in with a session (the Chinese login page); systems send Authorization: Bearer.
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/maps/start"  # maps.views.start: where the person's work is
 LOGOUT_REDIRECT_URL = "/"
 # django-axes first: it refuses a sign-in while the (account, client address) pair is locked out.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
@@ -277,6 +277,15 @@ BLUEPRINT = {
     "MAX_URI_LENGTH": env.int("MAX_URI_LENGTH", default=8192),
     # Statement timeout of every OGC read (items, tiles, coverages …); past it the answer is a 503.
     "OGC_STATEMENT_TIMEOUT_MS": env.int("OGC_STATEMENT_TIMEOUT_MS", default=10_000),
+    # The map pages' basemap: an XYZ tile URL, or a WMTS one in KVP form with {z}/{x}/{y} (the city's
+    # own tiles, an intranet 天地图 node), with {s} for BASEMAP_SUBDOMAINS and {key} for BASEMAP_KEY.
+    # Empty: the offline basemap this server draws from the data it carries (maps/basemap.py).
+    "BASEMAP": {"URL": env.str("BASEMAP_URL", default=""), "KEY": env.str("BASEMAP_KEY", default=""),
+                "ATTRIBUTION": env.str("BASEMAP_ATTRIBUTION", default=""),
+                "SUBDOMAINS": env.str("BASEMAP_SUBDOMAINS", default=""),
+                "MAX_ZOOM": env.int("BASEMAP_MAX_ZOOM", default=18),
+                "TITLE_ZH": env.str("BASEMAP_TITLE_ZH", default="在线底图"),
+                "TITLE_EN": env.str("BASEMAP_TITLE_EN", default="Online basemap")},
     # Largest layer file accepted by the admin's import form.
     "LAYER_UPLOAD_MAX_BYTES": env.int("LAYER_UPLOAD_MAX_BYTES", default=2 * 1024**3),
     # Requests per signed-in person, or per client address when anonymous, on the expensive

@@ -19,8 +19,9 @@ from django.contrib.gis.geos import Polygon as GeosPolygon
 from compliance.models import Check, Status
 from layers.crs import geodesic_distance_m
 from layers.models import Feature, Layer
+from layers.styles import layer_style
 
-__all__ = ["site_map_svg"]
+__all__ = ["site_map_svg", "svg_style"]
 
 LEGEND_WIDTH = 170
 MARGIN = 1.5  # the view spans the site's extent times this
@@ -34,17 +35,10 @@ CONFLICT_STYLE = ('fill="url(#hatch-conflict)" stroke="#d0021b" stroke-width="4"
                   'stroke-linejoin="round"')
 OUTSIDE_STYLE = 'fill="url(#hatch-outside)" stroke="#7b3fa0" stroke-width="1.2"'
 NOT_COVERED_STYLE = 'fill="url(#hatch-grey)" stroke="#6b7280" stroke-width="1"'
-LAYER_STYLES = {  # drawn in this order; other layers get DEFAULT_STYLE
-    "water_body": 'fill="#a9cff2" stroke="#2f6fb5" stroke-width="0.8"',
-    "basic_farmland": 'fill="#f6dc5a" fill-opacity="0.75" stroke="#a88600" stroke-width="0.8"',
-    "ecological_redline": 'fill="url(#hatch-eco)" stroke="#2e7d32" stroke-width="1"',
-    "urban_development_boundary": 'fill="#7b3fa0" fill-opacity="0.07" stroke="#7b3fa0" stroke-width="2.2"',
-}
-DEFAULT_STYLE = 'fill="none" stroke="#8a94a3" stroke-width="1"'
-DEFS = """<defs>
-<pattern id="hatch-eco" width="7" height="7" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-<rect width="7" height="7" fill="#cde8cc"/><line x1="0" y1="0" x2="0" y2="7" stroke="#2e7d32"
- stroke-width="1.6"/></pattern>
+# The layers are drawn in their map style (layers/styles.py: the page, its legend and this map
+# alike), in the style's drawing order; a pattern per hatched layer.
+_HATCH_ANGLES = {"diagonal": 45, "cross": 45, "horizontal": 0, "vertical": 90}
+DEFS = """<defs>{layer_patterns}
 <pattern id="hatch-conflict" width="5" height="5" patternUnits="userSpaceOnUse"
  patternTransform="rotate(-45)"><rect width="5" height="5" fill="#d0021b" fill-opacity="0.25"/>
 <line x1="0" y1="0" x2="0" y2="5" stroke="#d0021b" stroke-width="2"/></pattern>
@@ -81,14 +75,17 @@ def site_map_svg(check: Check, width: int = 720, height: int = 480) -> str:
     site = shapely.from_wkb(bytes(check.geom.wkb))
     map_w = width - LEGEND_WIDTH
     frame = _frame(site.bounds, map_w, height)
-    titles = dict(Layer.objects.filter(slug__in=check.layer_versions).values_list("slug", "title_zh"))
-    order = list(LAYER_STYLES)
-    slugs = sorted(check.layer_versions, key=lambda s: (order.index(s) if s in order else len(order), s))
+    rows = Layer.objects.filter(slug__in=check.layer_versions).values_list("slug", "title_zh", "style")
+    titles = {slug: title for slug, title, _ in rows}
+    styles = {slug: layer_style(slug, stored) for slug, _, stored in rows}
+    styles.update({slug: layer_style(slug) for slug in check.layer_versions if slug not in styles})
+    slugs = sorted(check.layer_versions, key=lambda s: (styles[s]["order"], s))
+    svg = {slug: svg_style(slug, styles[slug]) for slug in slugs}
     groups = _conflicts(check, titles)
-    layers = [_path(geom, frame, LAYER_STYLES.get(slug, DEFAULT_STYLE), f"layer layer-{slug}")
+    layers = [_path(geom, frame, svg[slug][0], f"layer layer-{slug}")
               for slug in slugs for geom in _layer_geometries(check.layer_versions[slug], frame.bbox)]
     legend = [(SITE_STYLE.replace("9 4", "5 2"), "用地红线"),
-              *((LAYER_STYLES.get(s, DEFAULT_STYLE), titles.get(s, s)) for s in slugs),
+              *((svg[s][0], titles.get(s, s)) for s in slugs),
               *((group.style, group.label) for group in groups)]
     parts = [f'<rect width="{map_w}" height="{height}" fill="#f4f6f8"/>', '<g clip-path="url(#map-clip)">',
              *layers, *_overlay(site, groups, frame), "</g>", _north_arrow(), _scale_bar(frame),
@@ -96,7 +93,29 @@ def site_map_svg(check: Check, width: int = 720, height: int = 480) -> str:
              _legend(legend, map_w, height)]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" class="site-map" role="img" aria-label="用地红线与管控线套合图">'
-            + DEFS.format(w=map_w, h=height) + "".join(p for p in parts if p) + "</svg>")
+            + DEFS.format(w=map_w, h=height, layer_patterns="".join(svg[s][1] for s in slugs))
+            + "".join(p for p in parts if p) + "</svg>")
+
+
+def svg_style(slug: str, style: dict) -> tuple[str, str]:
+    """A layer's map style as SVG presentation attributes, and its hatch pattern (or "")."""
+    fill, pattern = 'fill="none"', ""
+    colour = style.get("fillColor") or style["color"]
+    if style.get("fillOpacity", 0) > 0:
+        fill = f'fill="{colour}" fill-opacity="{style["fillOpacity"]:g}"'
+        angle = _HATCH_ANGLES.get(style.get("hatch") or "none")
+        if angle is not None:
+            line = style.get("hatchColor") or style["color"]
+            cross = (f'<line x1="0" y1="3.5" x2="7" y2="3.5" stroke="{line}" stroke-width="1.1"/>'
+                     if style["hatch"] == "cross" else "")
+            pattern = (f'<pattern id="hatch-{slug}" width="7" height="7" patternUnits="userSpaceOnUse" '
+                       f'patternTransform="rotate({angle})"><rect width="7" height="7" fill="{colour}" '
+                       f'fill-opacity="{style["fillOpacity"]:g}"/><line x1="0" y1="0" x2="0" y2="7" '
+                       f'stroke="{line}" stroke-width="1.1"/>{cross}</pattern>')
+            fill = f'fill="url(#hatch-{slug})"'
+    dash = f' stroke-dasharray="{style["dashArray"]}"' if style.get("dashArray") else ""
+    stroke = f'stroke="{style["color"]}" stroke-width="{max(float(style.get("weight", 1)), 0.8):g}"{dash}'
+    return f"{fill} {stroke}", pattern
 
 
 def _overlay(site: shapely.Geometry, groups: list[_Group], frame: _Frame) -> list[str]:

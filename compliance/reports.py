@@ -24,6 +24,7 @@ from compliance.models import Check, Finding, Status
 from layers.crs import area_units
 from layers.models import LayerVersion, Project
 from layers.services import geometry_hash
+from layers.styles import labelled_attributes
 
 __all__ = ["report_context", "render_report_html", "render_report_pdf", "html_to_pdf", "verify",
            "STATUS_LABELS"]
@@ -163,7 +164,8 @@ def _finding_row(finding: Finding) -> dict:
         "layer": f"{version.layer.title_zh} 第 {version.number} 版" if version else finding.layer,
         "area": _finding_area(measures),
         "distance": _distance(measures),
-        "features": [_feature_row(f) for f in finding.features[:MAX_FEATURE_ROWS]],
+        "features": [_feature_row(f, version.layer.field_labels if version else None)
+                     for f in finding.features[:MAX_FEATURE_ROWS]],
         "features_total": len(finding.features),
         "features_more": len(finding.features) > MAX_FEATURE_ROWS,
         "guidance_zh": rule.get("guidance_zh", ""), "guidance_en": rule.get("guidance_en", ""),
@@ -196,9 +198,10 @@ def _distance(measures: dict) -> str:
     return "—"
 
 
-def _feature_row(feature: dict) -> dict:
+def _feature_row(feature: dict, labels: dict | None = None) -> dict:
     known = {k: v for k, v in feature.get("attributes", {}).items() if v not in (None, "")}
-    attributes = "；".join(f"{k} {v}" for k, v in known.items())
+    # In the layer's Chinese field names, values formatted (layers/styles.py), as the map's popup.
+    attributes = "；".join(f"{label} {value}" for label, value in labelled_attributes(known, labels))
     overlap = feature.get("overlap") or {}
     row = {"fid": feature.get("fid"), "attributes": attributes or "—",
            "share": _share(feature.get("share_of_site")),

@@ -40,6 +40,16 @@ def _png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _hatch_masks() -> dict[str, np.ndarray]:
+    """Hatching on an 8-px grid of the tile (256 is a multiple: the lines run on across tiles), the
+    same pattern the page draws on its canvases (maps/static/maps/maps.js, fillOf)."""
+    col, row = np.meshgrid(np.arange(TILE_SIZE), np.arange(TILE_SIZE))
+    diagonal = (col + row) % 8 == 7
+    return {"diagonal": diagonal, "cross": diagonal | ((col - row) % 8 == 0),
+            "horizontal": row % 8 == 7, "vertical": col % 8 == 7}
+
+
+HATCH_MASKS = _hatch_masks()
 EMPTY_PNG = _png(np.zeros((TILE_SIZE, TILE_SIZE, 4), np.uint8))  # every tile where the layer has nothing
 
 
@@ -52,7 +62,11 @@ def render_map_tile(spec: TileSpec, tile: TileRequest, style: dict) -> bytes:
     dimensions = shapely.get_dimensions(parts)
     polygons, lines = parts[dimensions == 2], parts[dimensions < 2]
     if len(polygons) and style.get("fillOpacity", 0) > 0:
-        pixels[_filled(polygons)] = rgba(style.get("fillColor") or style["color"], style["fillOpacity"])
+        filled = _filled(polygons)
+        pixels[filled] = rgba(style.get("fillColor") or style["color"], style["fillOpacity"])
+        hatch = HATCH_MASKS.get(style.get("hatch") or "none")
+        if hatch is not None:
+            pixels[filled & hatch] = rgba(style.get("hatchColor") or style["color"], 0.85)
     pixels[_stroked(np.concatenate([shapely.get_rings(polygons), lines]))] = rgba(
         style["color"], style.get("opacity", 1.0))
     return _png(pixels)

@@ -4,6 +4,7 @@ from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
 from layers.codes import validate_unified_project_code
+from layers.styles import validate_field_labels, validate_style
 
 __all__ = ["Layer", "LayerVersion", "Feature", "FeaturePart", "District", "Project", "SiteRevision",
            "Scene", "ConflictRule", "ConflictPatch"]
@@ -31,6 +32,15 @@ class Layer(models.Model):
     access_level = models.CharField(_("access level"), max_length=16, choices=Access.choices,
                                     default=Access.INTERNAL)
     source = models.CharField(_("source"), max_length=500, blank=True)
+    # Cartography of this layer over its built-in default (layers/styles.py): map, legend, PDF.
+    style = models.JSONField(_("style"), default=dict, blank=True, validators=[validate_style],
+                             help_text=_('e.g. {"color": "#1f78b4", "weight": 2, "dashArray": "8 4", '
+                                         '"fillColor": "#a6cee3", "fillOpacity": 0.3, "hatch": "diagonal", '
+                                         '"group": "control", "on": true}'))
+    field_labels = models.JSONField(_("field labels"), default=dict, blank=True,
+                                    validators=[validate_field_labels],
+                                    help_text=_('Field name → Chinese name, or {"zh": …, "en": …, '
+                                                '"unit": "m2", "hidden": true, "values": {"code": "name"}}'))
     licence = models.CharField(_("licence"), max_length=200, blank=True)
     # The attributes that name the same feature across versions, comma-separated (farmland:
     # ZLDWDM,TBBH — a patch number is unique within its village): version diffs match by them;

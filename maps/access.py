@@ -11,7 +11,8 @@ from blueprint.errors import Forbidden
 from layers.models import Layer
 
 __all__ = ["visible_layers", "readable_summaries", "principal", "project_scope", "can_see_projects",
-           "require_projects", "require_project", "require_check", "project_layer", "record_layer_read"]
+           "require_projects", "require_project", "require_check", "project_layer", "record_layer_read",
+           "jurisdiction"]
 
 PROJECT_LAYER = "project_site"
 principal = policy.principal
@@ -64,3 +65,11 @@ def require_project(request: HttpRequest, project):
 def require_check(request: HttpRequest, check):
     require_projects(request)
     return policy.require_check(request, check)
+
+
+def jurisdiction(request: HttpRequest) -> tuple[tuple[str, ...], Q | None, bool]:
+    """Where this visitor's work is, as the policy has it: their districts, the filter of the
+    projects they may see, and whether those are their own (an applicant's) rather than a
+    district's."""
+    who = principal(request)
+    return who.districts, project_scope(request), who.role == policy.Role.APPLICANT

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from compliance.reports import STATUS_LABELS
+from layers.styles import field_labels
 
-__all__ = ["script_strings", "FIELD_LABELS"]
+__all__ = ["script_strings", "role_label", "access_label"]
 
 _STRINGS = {
     "m2": ("平方米", "m²"), "mu": ("亩", "mu"), "hectare": ("公顷", "ha"), "metres": ("米", "m"),
@@ -26,6 +27,7 @@ _STRINGS = {
     "no_district": ("不在已登记的行政区内", "outside the registered districts"),
     "kind_project": ("项目", "project"), "kind_district": ("行政区", "district"),
     "kind_point": ("坐标点", "point"), "kind_site": ("界址坐标", "boundary points"),
+    "kind_place": ("地名", "place"),
     "project_page": ("项目详情", "Project page"),
     "request_failed": ("请求失败", "Request failed"),
     "verdict": ("检查结论", "Verdict"), "site_area": ("用地面积", "Site area"), "share": ("占比", "share"),
@@ -40,23 +42,42 @@ _STRINGS = {
                   "Upload a site file or draw the site first."),
     "checking": ("正在检查……", "Checking…"),
     "file_problem": ("无法完成检查：", "The check could not run: "),
+    "perimeter": ("周长", "Perimeter"), "kilometres": ("公里", "km"),
+    "measure_line_hint": ("单击地图添加折点，单击最后一点（或按“完成”）结束，Esc 取消",
+                          "Click to add points; click the last point (or “Finish”) to end; Esc cancels"),
+    "measure_area_hint": ("单击地图添加顶点，单击第一个点（或按“完成”）闭合，Esc 取消",
+                          "Click to add corners; click the first one (or “Finish”) to close; Esc cancels"),
+    "running": ("当前", "So far"),
+    "opacity": ("透明度", "Opacity"), "basemap": ("底图", "Basemap"),
+    "offline_basemap": ("离线底图（行政区、水系、地形）", "Offline basemap (districts, water, terrain)"),
+    "show_panel": ("显示面板", "Show panel"), "hide_panel": ("收起面板", "Hide panel"),
+    "open_project": ("打开项目", "Open the project"),
+    "check_this_parcel": ("检查此地块", "Check this parcel"),
+    "not_found": ("未找到", "Not found"),
+    "one_date_only": ("该影像只有一个时相，请选择另一影像图层对比。",
+                      "This imagery has one date only: choose another layer."),
 }
 
-# Attribute names of the 自然资源“一张图” database standard, as a reader knows them.
-FIELD_LABELS = {
-    "XZQDM": ("行政区代码", "District code"), "XZQMC": ("行政区名称", "District"),
-    "SJXZQDM": ("上级行政区代码", "Parent district"), "JB": ("级别", "Level"),
-    "BSM": ("标识码", "Identifier"), "YSDM": ("要素代码", "Feature code"),
-    "XJXZQDM": ("县级行政区代码", "County code"), "XJXZQMC": ("县级行政区名称", "County"),
-    "LHLX": ("类型", "Type"), "MJ": ("面积", "Area"), "TBBH": ("图斑编号", "Patch number"),
-    "DLBM": ("地类编码", "Land class code"), "DLMC": ("地类名称", "Land class"),
-    "ZLDWDM": ("坐落单位代码", "Locality code"), "ZLDWMC": ("坐落单位名称", "Locality"),
-    "YJJBNTTBMJ": ("基本农田图斑面积", "Patch area"), "GDPDJB": ("耕地坡度级别", "Slope grade"),
-    "GHFQDM": ("规划分区代码", "Zoning code"), "GHFQMC": ("规划分区", "Zoning"),
-    "XMDM": ("统一项目代码", "Project code"), "XMMC": ("项目名称", "Project"),
-    "JSDW": ("建设单位", "Applicant"), "XMLX": ("项目类型", "Project type"), "JD": ("阶段", "Stage"),
-    "GCLB": ("工程类别", "Category"), "KJLX": ("空间类型", "Zone type"), "MC": ("名称", "Name"),
+# How a role is named to a person (never its code).
+ROLE_LABELS = {
+    "system_admin": ("系统管理员", "System administrator"),
+    "security_admin": ("安全管理员", "Security administrator"),
+    "audit_admin": ("审计管理员", "Audit administrator"),
+    "administrator": ("系统管理员", "System administrator"),
+    "city_planner": ("市级规划人员", "City planner"), "county_planner": ("区县规划人员", "County planner"),
+    "applicant": ("建设单位", "Applicant"), "system": ("外部系统", "External system"),
+    "anonymous": ("访客", "Visitor"),
 }
+ACCESS_LABELS = {"public": ("公开", "Public"), "internal": ("内部", "Internal"),
+                 "restricted": ("受限", "Restricted")}
+
+
+def role_label(role: str, english: bool) -> str:
+    return ROLE_LABELS.get(str(role), (str(role), str(role)))[1 if english else 0]
+
+
+def access_label(level: str, english: bool) -> str:
+    return ACCESS_LABELS.get(str(level), (str(level), str(level)))[1 if english else 0]
 
 
 def script_strings(english: bool) -> dict:
@@ -64,6 +85,6 @@ def script_strings(english: bool) -> dict:
     pick = 1 if english else 0
     return {
         "i18n": {key: pair[pick] for key, pair in _STRINGS.items()},
-        "fieldLabels": {key: pair[pick] for key, pair in FIELD_LABELS.items()},
+        "fieldLabels": field_labels(None, english),
         "statusLabels": {str(status): list(pair) for status, pair in STATUS_LABELS.items()},
     }

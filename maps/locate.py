@@ -44,6 +44,9 @@ def locate(query: str, *, zone: int | None = None, projects: Q | None = None) ->
                            " (Type a project code, a project name, a district or coordinates.)", field="q")
     if "[地块坐标]" in text or len(_POINT_LINE.findall(text)) >= 3:
         return [_site_result(text, zone)]
+    dms = _dms_pair(text)
+    if dms:
+        return [_point_result(*dms, zone)]
     numbers = _NUMBER.findall(text)
     if len(numbers) == 2 and not re.search(r"[^\d\s.,;+\-°:=xXyYEeNn()（），；：＝]", text):
         return [_point_result(float(numbers[0]), float(numbers[1]), zone)]
@@ -51,11 +54,56 @@ def locate(query: str, *, zone: int | None = None, projects: Q | None = None) ->
     if projects is not None:
         results += _projects(text, projects)
     results += _districts(text)
+    results += _places(text)
     if not results:
         hint = ("" if projects is not None
                 else "（登录后还可按项目代码、名称查询 sign in to search projects too）")
         raise NotFound(f"没有找到“{text[:40]}”。{hint} (Nothing found for '{text[:40]}'.)", field="q")
     return results[:MAX_RESULTS]
+
+
+# 116°35'30.5"E, 35°24'36"N; 东经116°35′30″ 北纬35°24′36″; minutes and seconds optional.
+_DMS = re.compile(r"(?P<hemi1>[东西南北EWNS]经?纬?)?\s*(?P<d>\d{1,3}(?:\.\d+)?)\s*[°度]\s*"
+                  r"(?:(?P<m>\d{1,2}(?:\.\d+)?)\s*['′’分]\s*)?(?:(?P<s>\d{1,2}(?:\.\d+)?)\s*(?:[\"″”]|秒|'')\s*)?"
+                  r"(?P<hemi2>[EWNS东西南北])?", re.I)
+
+
+def _dms_pair(text: str) -> tuple[float, float] | None:
+    """Two angles in degrees, minutes and seconds, as (longitude, latitude) when their letters
+    say which is which (else in the order given, for `_read_pair` to sort out)."""
+    angles = [m for m in _DMS.finditer(text) if m.group("d") and ("°" in m.group(0) or "度" in m.group(0))]
+    if len(angles) != 2:
+        return None
+    values = []
+    for match in angles:
+        minutes, seconds = float(match.group("m") or 0), float(match.group("s") or 0)
+        value = float(match.group("d")) + minutes / 60 + seconds / 3600
+        hemi = (match.group("hemi1") or match.group("hemi2") or "").upper()[:1]
+        if hemi in ("W", "S", "西", "南"):
+            value = -value
+        values.append((hemi, value))
+    if values[0][0] in ("N", "S", "北", "南") or values[1][0] in ("E", "W", "东", "西"):
+        values.reverse()
+    return values[0][1], values[1][1]
+
+
+def _places(text: str) -> list[dict]:
+    """Named water (lakes, rivers) of the active water layer whose name contains `text`."""
+    from layers.models import Feature, Layer
+
+    layer = Layer.objects.filter(slug="water_body", active_version__isnull=False).first()
+    if layer is None or len(text) < 2:
+        return []
+    rows = (Feature.objects.filter(version_id=layer.active_version_id, properties__MC__icontains=text)
+            .order_by("fid")[:MAX_RESULTS])
+    out = []
+    for row in rows:
+        geom = shapely.from_wkb(bytes(row.geom.wkb))
+        centre = geom.representative_point()
+        out.append({"kind": "place", "title": row.properties.get("MC", ""), "geometry": mapping(geom),
+                    "bbox": _bbox(geom), "districts": _district_list(centre.x, centre.y),
+                    "note_zh": row.properties.get("LX", ""), "note_en": ""})
+    return out
 
 
 def _bbox(geom) -> list[float]:
@@ -111,7 +159,8 @@ def _site_result(text: str, zone: int | None) -> dict:
     geom = parsed.geometry
     centre = geom.representative_point()
     area = crs.area_units(crs.ellipsoidal_area_m2(geom))
-    return {"kind": "site", "title": "界址坐标地块 (boundary-point parcel)", "geometry": mapping(geom),
+    return {"kind": "site", "title": "界址坐标地块", "title_en": "Boundary-point parcel",
+            "geometry": mapping(geom),
             "bbox": _bbox(geom), "districts": _district_list(centre.x, centre.y),
             "source_crs": parsed.source_crs, "area": area, "warnings": parsed.warnings,
             "note_zh": f"共 {len(shapely.get_parts(geom))} 块，坐标系 {parsed.source_crs}",

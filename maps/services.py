@@ -15,8 +15,8 @@ from blueprint.errors import InvalidInput, NotFound
 from compliance.services import check_links
 from layers.models import Feature, Layer, Project
 
-__all__ = ["parse_bbox", "features_in_bbox", "initial_bounds", "check_payload", "project_sites_in_bbox",
-           "MAX_FEATURES"]
+__all__ = ["parse_bbox", "features_in_bbox", "initial_bounds", "jurisdiction_bounds", "home_zone",
+           "check_payload", "project_sites_in_bbox", "MAX_FEATURES"]
 
 MAX_FEATURES = 2000
 # Leaflet's Web-Mercator zoom 0 spans 360° in 256 px; a vertex closer than half a pixel is noise.
@@ -79,6 +79,55 @@ def initial_bounds(layers: list[Layer]) -> list[float] | None:
         return None
     return [min(e[0] for e in extents), min(e[1] for e in extents),
             max(e[2] for e in extents), max(e[3] for e in extents)]
+
+
+def _extent(queryset) -> list[float] | None:
+    from django.contrib.gis.db.models import Extent
+
+    box = queryset.aggregate(box=Extent("geom"))["box"]
+    return list(box) if box else None
+
+
+def jurisdiction_bounds(districts: tuple[str, ...], projects: Q | None,
+                        own_projects: bool) -> list[float] | None:
+    """The box a person's map opens on: where their work is.
+
+    `districts` are the GB/T 2260 codes of their profile (a city's code covers the city, a county's
+    the county); `projects` the filter of the projects they may see. An applicant (`own_projects`)
+    opens on the current sites of their projects, else on their districts; staff on their
+    districts. None when neither says anything (the caller falls back to every district)."""
+    from django.db.models import OuterRef, Subquery
+
+    from layers.models import District, SiteRevision
+
+    if own_projects and projects is not None:
+        latest = (SiteRevision.objects.filter(project=OuterRef("project")).order_by("-number")
+                  .values("number")[:1])
+        own = Project.objects.filter(projects).values("pk")
+        sites = SiteRevision.objects.filter(number=Subquery(latest), project__in=own)
+        box = _extent(sites)
+        if box:
+            return _padded(box)
+    if districts:
+        return _extent(District.objects.filter(code__in=list(districts), geom__isnull=False))
+    return None
+
+
+def home_zone(districts: tuple[str, ...], bounds: list[float] | None) -> int | None:
+    """The 3° Gauss–Krüger zone of the first of `districts` (a person's own), else of the centre of
+    `bounds`: the zone a surveyor of that district writes coordinates in."""
+    from layers.models import District
+
+    first = District.objects.filter(code=districts[0]).exclude(geom=None).first() if districts else None
+    if first is not None:
+        return round(first.geom.point_on_surface.x / 3)
+    return round((bounds[0] + bounds[2]) / 2 / 3) if bounds else None
+
+
+def _padded(box: list[float], share: float = 0.15, least: float = 0.01) -> list[float]:
+    """Grow a box by a share of its size (at least `least` degrees), so sites are not at the edge."""
+    dx, dy = max((box[2] - box[0]) * share, least), max((box[3] - box[1]) * share, least)
+    return [box[0] - dx, box[1] - dy, box[2] + dx, box[3] + dy]
 
 
 def check_payload(check) -> dict:

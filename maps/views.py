@@ -6,24 +6,28 @@ import json
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
+from blueprint.access import Role
+from blueprint.caching import not_modified
 from blueprint.errors import BlueprintError, InvalidInput, NotFound, page_response, problem_response
 from compliance import services as checks
 from layers.crs import area_units
 from layers.models import Layer, Project
 from layers.services import audit_refused_layer, layer_summaries
-from maps import access, services
+from maps import access, basemap, services
 from maps import locate as locating
-from maps.i18n import script_strings
-from maps.mapbuild import build_map, imagery_config, layer_config
+from maps.i18n import access_label, role_label, script_strings
+from maps.mapbuild import basemap_config, build_map, group_config, imagery_config, layer_config
 
 CATEGORIES = [(c.value, c.label) for c in Project.Category]
+BASEMAP_MAX_ZOOM = 18
 
 
 def _english() -> bool:
@@ -35,12 +39,22 @@ def _map_config(request, page: str, **extra) -> tuple[dict, list[Layer]]:
     english = _english()
     vectors = layer_config(layers, english, projects=access.project_layer(request))
     return {"page": page, "lang": "en" if english else "zh-hans", "layers": vectors,
-            "imagery": imagery_config(layers, english), **script_strings(english), **extra}, layers
+            "imagery": imagery_config(layers, english), "groups": group_config(english),
+            "basemaps": basemap_config(english), **script_strings(english), **extra}, layers
+
+
+def _home_bounds(request, layers: list[Layer]) -> list[float] | None:
+    """The user's jurisdiction (their city, county or projects), else every district."""
+    return services.jurisdiction_bounds(*access.jurisdiction(request)) or services.initial_bounds(layers)
 
 
 def _page(request, template: str, page: str, context: dict | None = None, status: int = 200, **extra):
     config, layers = _map_config(request, page, **extra)
-    parts = build_map(config, bounds=services.initial_bounds(layers), nonce=getattr(request, "csp_nonce", ""))
+    bounds = _home_bounds(request, layers)
+    # The Gauss–Krüger zone of the user's (first) district (Jining: 39), not of wherever the map is.
+    config["home_zone"] = services.home_zone(access.jurisdiction(request)[0], bounds)
+    config["home_bounds"] = bounds
+    parts = build_map(config, bounds=bounds, nonce=getattr(request, "csp_nonce", ""))
     return render(request, template, {"map": parts, "page": page, **(context or {})}, status=status)
 
 
@@ -67,9 +81,33 @@ def json_errors(view):
 
 
 def home(request):
-    """Show what the service offers: the layers the caller may read and where the pages and APIs are."""
-    return render(request, "maps/home.html", {"layers": access.readable_summaries(request, layer_summaries()),
-                                              "who": access.principal(request)})
+    """Show what the service offers: the pages, and the layers the caller may read."""
+    english = _english()
+    who = access.principal(request)
+    layers = [{"title": layer["title_en"] if english else layer["title_zh"],
+               "access": access_label(layer["access_level"], english), "level": layer["access_level"],
+               "version": layer["version"], "features": f"{layer['features']:,}",
+               "imported_at": layer["imported_at"]}
+              for layer in access.readable_summaries(request, layer_summaries())]
+    return render(request, "maps/home.html", {"layers": layers, "role": role_label(who.role, english),
+                                              "projects_url": _projects_url()})
+
+
+def _projects_url() -> str | None:
+    """The project workspace's address, when the site has one."""
+    try:
+        return reverse("maps:projects")
+    except NoReverseMatch:
+        return None
+
+
+def start(request):
+    """Where a person lands after signing in: the map for staff; for applicants their projects
+    (the workspace, when there is one), else the compliance preview."""
+    who = access.principal(request)
+    if who.role == Role.APPLICANT:
+        return HttpResponseRedirect(_projects_url() or reverse("maps:preview"))
+    return HttpResponseRedirect(reverse("maps:browser"))
 
 
 @require_GET
@@ -148,6 +186,23 @@ def layer_features(request, slug: str):
         access.record_layer_read(request, layer, list(bbox))
     response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
     response["Content-Type"] = "application/geo+json"
+    return response
+
+
+@require_GET
+@json_errors
+def basemap_tile(request, z: int, x: int, y: int):
+    """A tile of the offline basemap (districts, water, terrain, names): public data, cached."""
+    if not (0 <= z <= BASEMAP_MAX_ZOOM and 0 <= x < 2 ** z and 0 <= y < 2 ** z):
+        raise NotFound(f"底图瓦片 {z}/{x}/{y} 不存在（层级 0–{BASEMAP_MAX_ZOOM}）。"
+                       f" (No basemap tile {z}/{x}/{y}: zoom 0–{BASEMAP_MAX_ZOOM}.)")
+    tag = basemap.basemap_etag(z, x, y)
+    if not_modified(request, tag):
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(basemap.basemap_tile(z, x, y, tag), content_type="image/png")
+    response["ETag"] = tag
+    response["Cache-Control"] = "public, max-age=3600"
     return response
 
 

@@ -46,7 +46,8 @@ def collection_map_tile(request: HttpRequest, slug: str, tileMatrixSetId: str, t
         raise InvalidInput("f 应为 png（矢量图层的地图瓦片只有 PNG）。"
                            " (f must be png: map tiles of vector layers are PNG.)")
     options = provider["options"]
-    style = layer_style(slug)
+    layer = Layer.objects.filter(slug=slug).values("slug", "access_level", "style").first()
+    style = layer_style(slug, layer["style"] if layer else None)
     etag = tile_etag(MAP_TILE_REVISION, slug, options["version_id"], json.dumps(style, sort_keys=True),
                      f"{tile.tms}/{tile.z}/{tile.y}/{tile.x}")
     if not_modified(request, etag):
@@ -55,7 +56,6 @@ def collection_map_tile(request: HttpRequest, slug: str, tileMatrixSetId: str, t
     spec = TileSpec(slug, options["version_id"], options["fields"], options["polygonal"],
                     tuple(extent) if extent else None, options.get("parts", True))
     response = HttpResponse(render_map_tile(spec, tile, style))
-    layer = Layer.objects.filter(slug=slug).values("slug", "access_level").first()
     access.record_layer_read(request, layer, f"map/{tile.tms}/{tile.z}/{tile.y}/{tile.x}")
     return cached(response, etag, provider, "image/png")
 

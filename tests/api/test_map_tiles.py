@@ -72,7 +72,13 @@ def test_farmland_map_tile_paints_the_patches_and_nothing_else(client, small_dat
     style = LAYER_STYLES["basic_farmland"]
     flat = image.reshape(-1, 4)
     assert inside.sum() > deep_pixels and far.sum() > 300, (inside.sum(), far.sum())
-    assert np.abs(flat[inside] - colour(style["fillColor"], style["fillOpacity"])).max() <= 1
+    # Filled in the fill colour, with the style's diagonal hatching every 8 pixels (col + row ≡ 7).
+    hatch = ((cols.ravel() - 0.5 + rows.ravel() - 0.5) % 8 == 7)
+    assert style["hatch"] == "diagonal"
+    assert np.abs(flat[inside & ~hatch] - colour(style["fillColor"], style["fillOpacity"])).max() <= 1
+    if (inside & hatch).sum() >= 4:  # a tile with few deep pixels may have no hatch line through them
+        assert np.abs(flat[inside & hatch] - colour(style["hatchColor"], 0.85)).max() <= 1
+        assert (inside & hatch).sum() > inside.sum() / 20
     assert (flat[far][:, 3] == 0).all()
     # The outline colour is there too, on the patches' edges.
     assert (np.abs(flat - colour(style["color"], 1.0)).max(axis=1) <= 1).sum() > 100

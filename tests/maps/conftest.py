@@ -84,35 +84,55 @@ class Watched:
 
 
 @pytest.fixture
-def watched(request, chromium, server):
-    """A fresh browser context on the server, watched; screenshot and verdict at the end."""
-    context = chromium.new_context(base_url=server, accept_downloads=True, locale="zh-CN",
-                                   viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    watch = Watched(page, server)
-    own = urlsplit(server).netloc
+def watched_factory(request, chromium, server):
+    """Open watched pages: `open(viewport=…, language=…, mobile=…)`; each is screenshot and judged
+    at the end (a phone: 390 × 844, touch; language "en" sets the language cookie)."""
+    opened = []
 
-    def route(route_, req):
-        target = urlsplit(req.url)
-        if target.scheme in ("data", "blob") or target.netloc == own:
-            route_.continue_()
-        else:
-            watch.foreign.append(req.url)
-            route_.abort()
+    def open_page(viewport=None, language: str = "zh-hans", mobile: bool = False, suffix: str = ""):
+        context = chromium.new_context(base_url=server, accept_downloads=True,
+                                       locale="en-US" if language == "en" else "zh-CN",
+                                       viewport=viewport or {"width": 1400, "height": 900},
+                                       is_mobile=mobile, has_touch=mobile,
+                                       device_scale_factor=2 if mobile else 1)
+        if language == "en":
+            context.add_cookies([{"name": "django_language", "value": "en", "url": server}])
+        page = context.new_page()
+        watch = Watched(page, server)
+        own = urlsplit(server).netloc
 
-    context.route("**/*", route)
-    page.on("console", lambda msg: msg.type == "error" and watch.console_errors.append(
-        f"{msg.text} @ {msg.location.get('url', '')}"))
-    page.on("pageerror", lambda exc: watch.console_errors.append(f"uncaught: {exc}"))
-    yield watch
+        def route(route_, req):
+            target = urlsplit(req.url)
+            if target.scheme in ("data", "blob") or target.netloc == own:
+                route_.continue_()
+            else:
+                watch.foreign.append(req.url)
+                route_.abort()
+
+        context.route("**/*", route)
+        page.on("console", lambda msg: msg.type == "error" and watch.console_errors.append(
+            f"{msg.text} @ {msg.location.get('url', '')}"))
+        page.on("pageerror", lambda exc: watch.console_errors.append(f"uncaught: {exc}"))
+        opened.append((watch, context, suffix))
+        return watch
+
+    yield open_page
     ARTIFACTS.mkdir(exist_ok=True)
     name = re.sub(r"[^\w.-]+", "_", request.node.name)
-    try:
-        page.screenshot(path=str(ARTIFACTS / f"maps-{name}.png"))
-    finally:
-        context.close()
-    problems = watch.problems()
+    problems = []
+    for watch, context, suffix in opened:
+        try:
+            watch.page.screenshot(path=str(ARTIFACTS / f"maps-{name}{suffix}.png"))
+        finally:
+            context.close()
+        problems += watch.problems()
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def watched(watched_factory):
+    """A fresh browser context on the server, watched; screenshot and verdict at the end."""
+    return watched_factory()
 
 
 def sign_in_page(watched, credentials: tuple[str, str], login: str, then: str):

@@ -13,7 +13,7 @@
   function t(key) { return T[key] || key; }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    Object.keys(attrs || {}).forEach(function (k) { if (attrs[k] !== null && attrs[k] !== undefined) { node.setAttribute(k, attrs[k]); } });
     if (text !== undefined && text !== null) { node.textContent = String(text); }
     return node;
   }
@@ -98,16 +98,33 @@
   var TILE_PANE = "bpVectorTiles";  // above imagery (200), below project sites and highlights (400)
   var CLICK_PIXELS = 3;  // how near the pointer a feature counts as clicked
 
+  /* A value as a reader reads it: grouped digits, areas in m² and 亩, codes named (layers/styles.py). */
+  function formatValue(value, entry) {
+    if (value === null || value === undefined || value === "") { return "—"; }
+    if (entry.values && Object.prototype.hasOwnProperty.call(entry.values, String(value))) { return entry.values[String(value)]; }
+    if (typeof value === "number") {
+      if (entry.unit === "m2") { return fmt(value, 2) + " " + t("m2") + "（" + fmt(value / SQUARE_METRES_PER_MU, 2) + " " + t("mu") + "）"; }
+      return Number.isInteger(value) ? fmt(value, 0) : fmt(value, 2);
+    }
+    return String(value);
+  }
+  function labelOf(def, key) {
+    return (def.labels && def.labels[key]) || BP.config.fieldLabels[key] || { label: key, unit: "", values: {} };
+  }
   function featureSection(def, feature) {
     var box = el("section", { "class": "bp-popup-feature", "data-slug": def.slug });
-    box.appendChild(el("h4", {}, def.title));
+    var swatchBox = el("h4");
+    swatchBox.appendChild(swatch(def.style));
+    swatchBox.appendChild(document.createTextNode(def.title));
+    box.appendChild(swatchBox);
     var table = el("table");
     var props = feature.properties || {};
     Object.keys(props).forEach(function (key) {
-      if (key.charAt(0) === "_") { return; }
+      var entry = labelOf(def, key);
+      if (key.charAt(0) === "_" || entry.hidden) { return; }
       var row = el("tr");
-      row.appendChild(el("th", {}, (BP.config.fieldLabels[key] || key)));
-      row.appendChild(el("td", {}, props[key] === null ? "—" : props[key]));
+      row.appendChild(el("th", {}, entry.label));
+      row.appendChild(el("td", {}, formatValue(props[key], entry)));
       table.appendChild(row);
     });
     if (props._area_m2) {
@@ -117,7 +134,16 @@
       table.appendChild(row);
     }
     box.appendChild(table);
+    if (props._url) {
+      box.appendChild(el("a", { href: props._url, "class": "bp-popup-link" }, t("open_project") + " ›"));
+    }
     return box;
+  }
+  function popupOptions() {
+    var w = window.innerWidth, h = window.innerHeight;
+    // Leaflet's popup adds ~45 px of margins around the content.
+    return { maxWidth: Math.min(360, w - 80), minWidth: Math.min(220, w - 80), maxHeight: Math.min(340, Math.round(h * 0.5)),
+      autoPanPadding: [12, 12], className: "bp-popup-wrap" };
   }
 
   function featurePopup(sections) {
@@ -162,6 +188,35 @@
     }
   });
 
+  /* The fill of a style on canvas: its colour, or a pattern of hatching over it (8 px, so it runs on
+   * across 256-px tiles; the PNG map tiles draw the same lines, layers/map_tiles.py). */
+  var PATTERNS = {};
+  function hatched(style) { return !!style.hatch && style.hatch !== "none"; }
+  function fillOf(style) {
+    var colour = style.fillColor || style.color;
+    if (!hatched(style)) { return colour; }
+    var key = style.hatch + colour + (style.hatchColor || style.color);
+    if (!PATTERNS[key]) {
+      var c = document.createElement("canvas");
+      c.width = c.height = 8;
+      var g = c.getContext("2d");
+      g.globalAlpha = style.fillOpacity;  // the pattern carries the opacity: its lines stay strong
+      g.fillStyle = colour;
+      g.fillRect(0, 0, 8, 8);
+      g.globalAlpha = 0.85;
+      g.fillStyle = style.hatchColor || style.color;
+      for (var i = 0; i < 8; i++) {
+        if (style.hatch === "diagonal" || style.hatch === "cross") { g.fillRect(i, 7 - i, 1, 1); }
+        if (style.hatch === "cross") { g.fillRect(i, i, 1, 1); }
+        if (style.hatch === "horizontal") { g.fillRect(i, 7, 1, 1); }
+        if (style.hatch === "vertical") { g.fillRect(7, i, 1, 1); }
+      }
+      PATTERNS[key] = g.createPattern(c, "repeat");
+    }
+    return PATTERNS[key];
+  }
+  BP.fillOf = fillOf;
+
   /* A registered layer drawn from the OGC vector tiles with VectorGrid's canvas renderer: each
    * tile is fetched, decoded and drawn in a task of its own, and no tile is ever truncated. The
    * canvases take no pointer events (VectorGrid 1.3's click handling calls L.DomEvent.fakeStop,
@@ -179,9 +234,9 @@
     this.tilesLoaded = 0;
     this.failed = false;
     this.status = "idle";
-    paint[def.slug] = { color: style.color, weight: style.weight, opacity: 1, fill: style.fillOpacity > 0,
-      fillColor: style.fillColor || style.color, fillOpacity: style.fillOpacity, dashArray: style.dashArray || null,
-      radius: 5, interactive: false };
+    paint[def.slug] = { color: style.color, weight: style.weight, opacity: style.opacity === undefined ? 1 : style.opacity,
+      fill: style.fillOpacity > 0, fillColor: fillOf(style), fillOpacity: hatched(style) ? 1 : style.fillOpacity,
+      dashArray: style.dashArray || null, radius: 5, interactive: false };
     this.vector = new AbortableTiles(def.tiles, {
       rendererFactory: L.canvas.tile, vectorTileLayerStyles: paint, interactive: false, pane: TILE_PANE,
       zIndex: style.order, minZoom: vectorFrom, updateWhenZooming: false,
@@ -225,6 +280,10 @@
     setStatus(this, below ? "zoomin" : this.failed ? "error" : "ok");
   };
   TiledLayer.prototype.clear = function () { this.failed = false; };
+  TiledLayer.prototype.setOpacity = function (value) {
+    this.vector.setOpacity(value);
+    if (this.raster) { this.raster.setOpacity(value); }
+  };
   /* What the loaded vector tiles hold: per tile its address and the feature ids drawn (for the tests). */
   TiledLayer.prototype.drawn = function () {
     var grid = this.vector, out = [];
@@ -283,7 +342,19 @@
       default: return false;
     }
   }
+  /* The clicked feature, outlined over everything until the popup closes or another is clicked. */
+  var SELECTED = { color: "#00e5ff", weight: 4, opacity: 0.95, fillColor: "#00e5ff", fillOpacity: 0.12 };
+  function select(map, feature) {
+    BP.selection.clearLayers();
+    BP.selected = feature ? { id: feature.id, properties: feature.properties } : null;
+    if (feature && feature.geometry) {
+      drawGeoJSON(BP.selection, feature.geometry, "bp-selected-feature", SELECTED);
+    }
+  }
+
   function addFeatureInfo(map) {
+    BP.selection = L.featureGroup().addTo(map);
+    map.on("popupclose", function () { BP.selection.clearLayers(); BP.selected = null; });
     map.on("click", function (e) {
       if (BP.mode) { return; }  // measuring or drawing a site
       var zoom = map.getZoom(), p = e.containerPoint;
@@ -309,8 +380,9 @@
         var sections = hits.map(function (hit) { return featureSection(hit.def, hit.feature); });
         BP.lastLookup = { latlng: [e.latlng.lng, e.latlng.lat], found: sections.length };
         if (sections.length) {
-          L.popup({ maxWidth: 360, maxHeight: 320 }).setLatLng(e.latlng).setContent(featurePopup(sections)).openOn(map);
+          L.popup(popupOptions()).setLatLng(e.latlng).setContent(featurePopup(sections)).openOn(map);
         }
+        select(map, hits.length ? hits[0].feature : null);  // after openOn: closing the old popup clears
       }, function (err) {
         BP.lastLookup = { latlng: [e.latlng.lng, e.latlng.lat], error: String(err) };
       });
@@ -323,19 +395,27 @@
     this.loaded = null;
     this.controller = null;
     this.status = "idle";
-    var style = def.style;
+    this.opacity = 1;
+    var self = this, style = def.style;
     this.group = L.geoJSON(null, {
       style: function () {
         return { color: style.color, weight: style.weight, fillColor: style.fillColor || style.color,
-          fillOpacity: style.fillOpacity, dashArray: style.dashArray || null, className: "bp-layer-" + def.slug };
+          opacity: self.opacity, fillOpacity: style.fillOpacity * self.opacity, dashArray: style.dashArray || null, className: "bp-layer-" + def.slug,
+          bubblingMouseEvents: false };  // a site answers its own click: no look-up below it
       },
       onEachFeature: function (feature, layer) {
-        layer.bindPopup(function () { return featurePopup([featureSection(def, feature)]); }, { maxWidth: 360 });
+        layer.bindPopup(function () { return featurePopup([featureSection(def, feature)]); }, popupOptions());
+        layer.on("click", function () { setTimeout(function () { select(map, feature); }, 0); });
       }
     });
   }
   BboxLayer.prototype.setStatus = function (status, count) { setStatus(this, status, count); };
   BboxLayer.prototype.clear = function () { this.loaded = null; this.group.clearLayers(); };
+  BboxLayer.prototype.setOpacity = function (value) {
+    var style = this.def.style;
+    this.opacity = value;
+    this.group.setStyle({ opacity: value, fillOpacity: style.fillOpacity * value });
+  };
   BboxLayer.prototype.refresh = function () {
     var self = this, map = this.map;
     if (!map.hasLayer(this.group)) { return; }
@@ -378,53 +458,123 @@
   function swatch(style) {
     var s = el("span", { "class": "bp-swatch" });
     s.style.borderColor = style.color;
-    s.style.background = style.fillOpacity > 0 ? (style.fillColor || style.color) : "transparent";
+    var fill = style.fillOpacity > 0 ? (style.fillColor || style.color) : "transparent";
+    s.style.backgroundColor = fill;
+    if (hatched(style) && style.fillOpacity > 0) {
+      var line = style.hatchColor || style.color;
+      var angle = { diagonal: "45deg", cross: "45deg", horizontal: "0deg", vertical: "90deg" }[style.hatch];
+      s.style.backgroundImage = "repeating-linear-gradient(" + angle + ", " + line + " 0 1px, transparent 1px 4px)" +
+        (style.hatch === "cross" ? ", repeating-linear-gradient(-45deg, " + line + " 0 1px, transparent 1px 4px)" : "");
+      s.setAttribute("data-hatch", style.hatch);
+    }
     if (style.dashArray) { s.style.borderStyle = "dashed"; }
     return s;
   }
 
-  function legendLabel(def) {
+  function legendItem(def) {
     var span = el("span", { "class": "bp-legend-item", "data-slug": def.slug });
     span.appendChild(swatch(def.style));
     span.appendChild(el("span", { "class": "bp-legend-title" }, def.title));
     span.appendChild(el("small", { "class": "bp-status", "data-bp-status": def.slug }));
-    return span.outerHTML;
+    return span;
   }
 
-  function addLayers(map, config) {
-    var bases = {}, overlays = {};
-    var plain = L.layerGroup();
-    bases[t("plain_background")] = plain;
-    var firstImagery = null;
-    (config.imagery || []).forEach(function (img) {
-      var layer = L.tileLayer(img.url, { maxZoom: 19, attribution: img.title });
-      bases[img.title] = layer;
-      firstImagery = firstImagery || layer;
+  /* The basemaps to choose from: the configured one (BASEMAP_URL: the city's own or a 天地图 node),
+   * our offline one (districts, water, terrain, names, drawn by this server), a plain background. */
+  function basemapLayers(config) {
+    return (config.basemaps || []).map(function (b) {
+      var layer = L.tileLayer(b.url, { maxZoom: 19, maxNativeZoom: b.max_zoom || 18,
+        subdomains: b.subdomains || "abc", attribution: b.attribution || "", className: "bp-basemap bp-basemap-" + b.key,
+        pane: "tilePane", zIndex: 0 });
+      // The map is usable once its basemap is drawn too: count it as loading while its tiles are.
+      var busy = false;
+      function set(value) { if (value !== busy) { busy = value; BP.pending += value ? 1 : -1; noteIdle(); } }
+      layer.on("loading", function () { set(true); });
+      layer.on("load remove", function () { set(false); });
+      return { key: b.key, title: b.title, layer: layer };
     });
-    (firstImagery || plain).addTo(map);
+  }
+
+  /* The legend: basemaps, then the groups (基础, 三区三线, 项目, 影像), each with its layers' swatches,
+   * a tick per layer and an opacity slider for the group. */
+  function addLayers(map, config) {
     var pane = map.createPane(TILE_PANE);
     pane.style.zIndex = 350;
     pane.style.pointerEvents = "none";
+    var bases = basemapLayers(config);
+    bases.push({ key: "plain", title: t("plain_background"), layer: L.layerGroup() });
+    bases[0].layer.addTo(map);
+    BP.basemap = bases[0].key;
+    var members = {};  // group → [layer wrappers]
+    (config.imagery || []).forEach(function (img) {
+      var tiles = L.tileLayer(img.url, { maxZoom: 19, attribution: img.title, className: "bp-imagery bp-imagery-" + img.slug, zIndex: 5 });
+      var wrapper = { def: { slug: img.slug, title: img.title, style: { color: "#555", fillColor: "#9aa", fillOpacity: 0.6, group: "imagery" } },
+        group: tiles, refresh: function () {}, clear: function () {}, setOpacity: function (v) { tiles.setOpacity(v); } };
+      BP.layers[img.slug] = wrapper;
+      (members.imagery = members.imagery || []).push(wrapper);
+    });
     (config.layers || []).forEach(function (def) {
       var layer = def.tiles ? new TiledLayer(map, def) : new BboxLayer(map, def);
       BP.layers[def.slug] = layer;
-      overlays[legendLabel(def)] = layer.group;
+      var key = def.style.group || "control";
+      (members[key] = members[key] || []).push(layer);
       if (def.style.on) { layer.group.addTo(map); }
     });
-    var control = L.control.layers(bases, overlays, { collapsed: false, position: "topright" }).addTo(map);
-    control.getContainer().classList.add("bp-legend");
-    var title = el("div", { "class": "bp-legend-head" }, t("legend"));
-    control.getContainer().insertBefore(title, control.getContainer().firstChild);
+    var Legend = L.Control.extend({
+      options: { position: "topright" },
+      onAdd: function () {
+        var box = el("div", { "class": "bp-legend leaflet-control-layers leaflet-control-layers-expanded", id: "bp-legend" });
+        box.appendChild(el("div", { "class": "bp-legend-head" }, t("legend")));
+        var baseBox = el("fieldset", { "class": "bp-legend-group", "data-group": "basemap" });
+        baseBox.appendChild(el("legend", {}, t("basemap")));
+        bases.forEach(function (b, i) {
+          var label = el("label"), input = el("input", { type: "radio", name: "bp-basemap", value: b.key });
+          input.checked = i === 0;
+          input.addEventListener("change", function () {
+            bases.forEach(function (other) { if (map.hasLayer(other.layer)) { map.removeLayer(other.layer); } });
+            b.layer.addTo(map);
+            BP.basemap = b.key;
+          });
+          label.appendChild(input);
+          label.appendChild(el("span", { "class": "bp-legend-title" }, b.title));
+          baseBox.appendChild(label);
+        });
+        box.appendChild(baseBox);
+        (config.groups || []).forEach(function (group) {
+          var list = members[group.key];
+          if (!list || !list.length) { return; }
+          var set = el("fieldset", { "class": "bp-legend-group", "data-group": group.key });
+          set.appendChild(el("legend", {}, group.title));
+          list.forEach(function (layer) {
+            var label = el("label"), input = el("input", { type: "checkbox", "data-slug": layer.def.slug });
+            input.checked = map.hasLayer(layer.group);
+            input.addEventListener("change", function () {
+              if (input.checked) { layer.group.addTo(map); layer.refresh(); }
+              else { map.removeLayer(layer.group); layer.clear(); }
+            });
+            label.appendChild(input);
+            label.appendChild(legendItem(layer.def));
+            set.appendChild(label);
+          });
+          var slider = el("input", { type: "range", min: "0", max: "100", value: "100", "data-bp-opacity": group.key,
+            "aria-label": group.title + " " + t("opacity"), title: t("opacity") });
+          slider.addEventListener("input", function () {
+            list.forEach(function (layer) { layer.setOpacity(Number(slider.value) / 100); });
+          });
+          var row = el("div", { "class": "bp-opacity" });
+          row.appendChild(el("span", {}, t("opacity")));
+          row.appendChild(slider);
+          set.appendChild(row);
+          box.appendChild(set);
+        });
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      }
+    });
+    BP.legend = new Legend().addTo(map);
     function refreshAll() { Object.keys(BP.layers).forEach(function (k) { BP.layers[k].refresh(); }); }
     map.on("moveend", refreshAll);
-    map.on("overlayadd", function (e) {
-      Object.keys(BP.layers).forEach(function (k) { if (BP.layers[k].group === e.layer) { BP.layers[k].refresh(); } });
-    });
-    map.on("overlayremove", function (e) {
-      Object.keys(BP.layers).forEach(function (k) {
-        if (BP.layers[k].group === e.layer) { BP.layers[k].clear(); }
-      });
-    });
     refreshAll();
     noteIdle();
     addFeatureInfo(map);
@@ -450,10 +600,31 @@
   }
 
   /* ---- measuring distance and area on the CGCS2000 ellipsoid ---- */
+  function lengthText(metres) {
+    return metres >= 10000 ? fmt(metres / 1000, 3) + " " + t("kilometres") : fmt(metres, 2) + " " + t("metres");
+  }
+  function measureText(kind, pts) {
+    if (kind === "line") { return t("distance") + " " + lengthText(measure.distance(pts)); }
+    var text = t("perimeter") + " " + lengthText(measure.distance(pts.concat([pts[0]])));
+    return pts.length >= 3 ? t("area") + " " + areaText(measure.area(pts)) + "；" + text : text;
+  }
   function addMeasure(map) {
     var results = L.featureGroup().addTo(map);
     var handler = null;
     var output = el("div", { "class": "bp-measure-result", id: "bp-measure-result" });
+    function points(extra) {
+      var pts = lonlats((handler && handler._markers || []).map(function (m) { return m.getLatLng(); }));
+      if (extra) { pts.push([extra.lng, extra.lat]); }
+      return pts;
+    }
+    /* While drawing: the length (area and perimeter) so far, to the pointer, and how to finish. */
+    function running(extra) {
+      if (BP.mode !== "measure" || !handler) { return; }
+      var kind = handler._bpMeasure, pts = points(extra);
+      var hint = t(kind === "line" ? "measure_line_hint" : "measure_area_hint");
+      output.textContent = pts.length >= 2 ? t("running") + " " + measureText(kind, pts) + "\n" + hint : hint;
+      BP.runningMeasure = pts.length >= 2 ? { kind: kind, points: pts } : null;
+    }
     function start(kind) {
       if (handler) { handler.disable(); }
       var opts = { showLength: false, showArea: false, shapeOptions: { color: "#0050b3", weight: 3 } };
@@ -461,24 +632,26 @@
       handler._bpMeasure = kind;
       BP.mode = "measure";
       handler.enable();
+      running();
     }
+    map.on("draw:drawvertex", function () { running(); });
+    map.on("mousemove", function (e) { if (BP.mode === "measure" && handler && handler._markers && handler._markers.length) { running(e.latlng); } });
     map.on("draw:drawstop", function () {  // after draw:created, or on cancel
-      if (BP.mode === "measure") { BP.mode = null; }
+      if (BP.mode === "measure") { BP.mode = null; if (!BP.lastMeasure) { output.textContent = ""; } }
     });
     map.on("draw:created", function (e) {
       if (BP.mode !== "measure") { return; }
       BP.mode = null;
       var lls = e.layer.getLatLngs();
       var pts = lonlats(Array.isArray(lls[0]) ? lls[0] : lls);
-      var text, result = { kind: e.layerType, points: pts };
+      var result = { kind: e.layerType, points: pts };
       if (e.layerType === "polyline") {
         result.metres = measure.distance(pts);
-        text = t("distance") + " " + fmt(result.metres, 2) + " " + t("metres");
       } else {
         result.m2 = measure.area(pts);
         result.perimeter = measure.distance(pts.concat([pts[0]]));
-        text = t("area") + " " + areaText(result.m2);
       }
+      var text = measureText(e.layerType === "polyline" ? "line" : "area", pts);
       BP.lastMeasure = result;
       output.textContent = text;
       e.layer.bindTooltip(text, { permanent: true, className: "bp-measure-tip" });
@@ -492,8 +665,10 @@
           var a = el("a", { href: "#", role: "button", "data-measure": b[0], title: b[1] }, b[1]);
           L.DomEvent.on(a, "click", function (ev) {
             L.DomEvent.stop(ev);
-            if (b[0] === "clear") { results.clearLayers(); output.textContent = ""; BP.lastMeasure = null; }
-            else { start(b[0]); }
+            if (b[0] === "clear") {
+              if (handler) { handler.disable(); }
+              results.clearLayers(); output.textContent = ""; BP.lastMeasure = null;
+            } else { BP.lastMeasure = null; start(b[0]); }
           });
           box.appendChild(a);
         });
@@ -552,6 +727,32 @@
   }
   BP.drawCheck = drawCheck;
 
+  /* ---- the page around the map: the menu and the panel's drawer on a phone, the legend folded ---- */
+  var PHONE = "(max-width: 760px)";
+  function addChrome(map) {
+    function toggle(button, target, cls) {
+      if (!button || !target) { return; }
+      button.addEventListener("click", function () {
+        var open = target.classList.toggle(cls);
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    }
+    toggle(document.getElementById("bp-menu-toggle"), document.querySelector(".bp-nav"), "bp-nav-open");
+    toggle(document.getElementById("bp-drawer-handle"), document.getElementById("bp-panel"), "bp-drawer-open");
+    var legend = BP.legend && BP.legend.getContainer();
+    if (legend) {
+      if (window.matchMedia(PHONE).matches) { legend.classList.add("bp-legend-collapsed"); }
+      legend.querySelector(".bp-legend-head").addEventListener("click", function () {
+        if (window.matchMedia(PHONE).matches) { legend.classList.toggle("bp-legend-collapsed"); }
+      });
+    }
+    BP.openDrawer = function () {
+      var panel = document.getElementById("bp-panel");
+      if (panel && window.matchMedia(PHONE).matches) { panel.classList.add("bp-drawer-open"); }
+    };
+    map.invalidateSize();
+  }
+
   BP.start = function (map, config) {
     BP.config = config;
     BP.map = map;
@@ -567,6 +768,7 @@
     if (config.fit && BP.highlights.getLayers().length) {
       map.fitBounds(BP.highlights.getBounds(), { padding: [30, 30], maxZoom: 17 });
     }
+    addChrome(map);
     var page = BP.pages[config.page];
     if (page) { page(map, config); }
     document.documentElement.setAttribute("data-bp-ready", "1");

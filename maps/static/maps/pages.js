@@ -3,7 +3,23 @@
   "use strict";
   var BP = window.BP, U = BP.util, el = U.el, t = U.t, fmt = U.fmt;
 
+  /* The service's messages are Chinese with the English in brackets, " (Nothing found for …)":
+   * show the page's language only. */
+  var ENGLISH_PART = /\s*\(([A-Za-z](?:[^()]|\([^()]*\))*)\)/g;  // " (English…)", nested brackets once
+  function oneLanguage(text) {
+    if (!text) { return text; }
+    if (BP.config.lang === "en") {
+      var parts = [], m;
+      ENGLISH_PART.lastIndex = 0;
+      while ((m = ENGLISH_PART.exec(text)) !== null) { parts.push(m[1].trim()); }
+      return parts.length ? parts.join(" ") : text;
+    }
+    return text.replace(ENGLISH_PART, "").trim();
+  }
+  BP.oneLanguage = oneLanguage;
+
   function message(node, text, kind) {
+    text = oneLanguage(text);
     node.textContent = text || "";
     node.className = "bp-message" + (kind ? " bp-message-" + kind : "");
     node.hidden = !text;
@@ -40,11 +56,17 @@
     var list = document.getElementById("bp-locate-results");
     var msg = document.getElementById("bp-locate-message");
     var zone = document.getElementById("bp-zone");
-    var zoneTouched = false;
-    zone.addEventListener("input", function () { zoneTouched = true; });
-    function syncZone() { if (!zoneTouched) { zone.value = BP.gk.zoneOf(map.getCenter().lng); } }
-    map.on("moveend", syncZone);
-    syncZone();
+    // The zone of the user's district (Jining: 39) — not of the map centre, which a view across a
+    // zone border puts in the wrong one; the map centre only for visitors without a jurisdiction.
+    zone.value = config.home_zone || BP.gk.zoneOf(map.getCenter().lng);
+    var where = document.getElementById("bp-result-districts");
+    function clearResult() {
+      list.innerHTML = "";
+      BP.highlights.clearLayers();
+      where.textContent = "";
+      where.removeAttribute("data-codes");
+      BP.selected = null;
+    }
 
     function select(result, item) {
       BP.highlights.clearLayers();
@@ -52,7 +74,6 @@
       U.fitTo(map, result.bbox, result.geometry);
       Array.prototype.forEach.call(list.querySelectorAll(".bp-result"), function (n) { n.classList.remove("bp-selected"); });
       item.classList.add("bp-selected");
-      var where = document.getElementById("bp-result-districts");
       where.textContent = t("located_in") + districtText(result.districts);
       where.setAttribute("data-codes", (result.districts || []).map(function (d) { return d.code; }).join(","));
       BP.selected = result;
@@ -62,7 +83,7 @@
       list.innerHTML = "";
       results.forEach(function (r, i) {
         var item = el("li", { "class": "bp-result", "data-kind": r.kind, "data-code": r.code || "" });
-        item.appendChild(el("strong", {}, r.title));
+        item.appendChild(el("strong", {}, config.lang === "en" && r.title_en ? r.title_en : r.title));
         item.appendChild(el("span", { "class": "bp-kind" }, t("kind_" + r.kind)));
         if (r.code) { item.appendChild(el("span", { "class": "bp-mono" }, r.code)); }
         var note = config.lang === "en" ? r.note_en : r.note_zh;
@@ -70,6 +91,16 @@
         if (r.area) { item.appendChild(el("div", {}, t("area") + " " + BP.areaText(r.area.m2))); }
         (r.warnings || []).forEach(function (w) { item.appendChild(el("div", { "class": "bp-warning" }, w)); });
         if (r.url) { var a = el("a", { href: r.url, "class": "bp-project-link" }, t("project_page")); item.appendChild(a); }
+        if (r.kind === "site" && r.geometry) {
+          // Take the located parcel straight to the compliance preview (it reads it from here).
+          var check = el("button", { type: "button", "class": "bp-check-parcel", id: i === 0 ? "bp-check-parcel" : null },
+            t("check_this_parcel"));
+          check.addEventListener("click", function () {
+            sessionStorage.setItem("bp-site", JSON.stringify(r.geometry));
+            window.location.href = "/maps/preview?site=located";
+          });
+          item.appendChild(check);
+        }
         item.addEventListener("click", function (ev) { if (ev.target.tagName !== "A") { select(r, item); } });
         list.appendChild(item);
         if (i === 0) { select(r, item); }
@@ -83,11 +114,12 @@
       if (zone.value) { params.set("zone", zone.value); }
       getJSON("/maps/data/locate?" + params.toString(), { headers: { Accept: "application/json" } })
         .then(function (r) {
+          clearResult();  // a "not found" leaves no earlier result on the map or in the list
           message(msg, r.body.results.length ? "" : r.body.detail, r.body.results.length ? null : "error");
-          if (!r.body.results.length) { list.innerHTML = ""; BP.highlights.clearLayers(); }
           show(r.body.results);
+          BP.openDrawer();
         })
-        .catch(function (err) { list.innerHTML = ""; BP.highlights.clearLayers(); message(msg, err.message, "error"); });
+        .catch(function (err) { clearResult(); message(msg, err.message, "error"); });
     });
     if (config.query) { document.getElementById("bp-q").value = config.query; form.requestSubmit(); }
   };
@@ -180,6 +212,15 @@
       message(msg, t("drawn_ready"), "info");
     });
     fileInput.addEventListener("change", function () { drawn = null; drawnGroup.clearLayers(); message(msg, ""); });
+    var located = /[?&]site=located\b/.test(window.location.search) && sessionStorage.getItem("bp-site");
+    if (located) {
+      // A parcel located on 项目定位 (its TXT read there): checked as drawn, in CGCS2000.
+      drawn = JSON.parse(located);
+      sessionStorage.removeItem("bp-site");
+      U.drawGeoJSON(drawnGroup, drawn, "bp-site", BP.styles.site);
+      map.fitBounds(drawnGroup.getBounds(), { padding: [30, 30], maxZoom: 17 });
+      message(msg, t("drawn_ready"), "info");
+    }
 
     function body() {
       var category = document.getElementById("bp-category").value;
@@ -235,16 +276,17 @@
     });
   };
 
-  /* ---- imagery by date, side by side ---- */
+  /* ---- imagery by date: side by side, or one map with a swipe (卷帘) ---- */
   BP.pages.compare = function (map, config) {
     // The form only holds choices: never submit it (no inline handler: the page's CSP forbids them).
     document.getElementById("bp-compare-form").addEventListener("submit", function (e) { e.preventDefault(); });
-    var right = BP.compareRight = L.map("bp-compare-right", { zoomControl: false, attributionControl: false });
+    var rightBox = document.getElementById("bp-compare-right");
+    var right = BP.compareRight = L.map(rightBox, { zoomControl: false, attributionControl: false, maxZoom: 19 });
     right.setView(map.getCenter(), map.getZoom());
     var syncing = false;
     function follow(from, to) {
       from.on("move", function () {
-        if (syncing) { return; }
+        if (syncing || !to.getContainer().offsetWidth) { return; }
         syncing = true;
         to.setView(from.getCenter(), from.getZoom(), { animate: false });
         syncing = false;
@@ -253,36 +295,89 @@
     follow(map, right);
     follow(right, map);
     var select = document.getElementById("bp-imagery");
-    var left = { date: document.getElementById("bp-date-left"), layer: null, map: map };
-    var rightSide = { date: document.getElementById("bp-date-right"), layer: null, map: right };
+    var mode = document.getElementById("bp-compare-mode");
+    var swipe = document.getElementById("bp-swipe");
+    var left = { date: document.getElementById("bp-date-left"), meta: document.getElementById("bp-meta-left"), layer: null, name: "left" };
+    var rightSide = { date: document.getElementById("bp-date-right"), meta: document.getElementById("bp-meta-right"), layer: null, name: "right" };
+    var scenes = {};  // slug → scenes, newest first
     function imagery() { return config.compare.filter(function (i) { return i.slug === select.value; })[0]; }
+    function swiping() { return mode.value === "swipe"; }
+    function mapOf(side) { return side === left || swiping() ? map : right; }
+    /* The swipe: the right date shows right of the handle, the left date left of it. */
+    function clip() {
+      [left, rightSide].forEach(function (side) {
+        if (side.layer && side.layer.getContainer()) { side.layer.getContainer().style.clip = ""; }
+      });
+      if (!swiping() || !rightSide.layer || !rightSide.layer.getContainer()) { return; }
+      var size = map.getSize(), nw = map.containerPointToLayerPoint([0, 0]), se = map.containerPointToLayerPoint(size);
+      var x = nw.x + size.x * Number(swipe.value) / 100;
+      left.layer.getContainer().style.clip = "rect(" + [nw.y, x, se.y, nw.x].join("px,") + "px)";
+      rightSide.layer.getContainer().style.clip = "rect(" + [nw.y, se.x, se.y, x].join("px,") + "px)";
+      document.getElementById("bp-swipe-line").style.left = swipe.value + "%";
+    }
+    map.on("move", clip);
+    swipe.addEventListener("input", clip);
+    function describe(side) {
+      var list = (scenes[select.value] || []).filter(function (sc) { return sc.acquired === side.date.value; });
+      side.meta.innerHTML = "";
+      list.forEach(function (sc) {
+        var parts = [sc.acquired, sc.sensor || "—", fmt(sc.resolution_m, 2) + " " + t("metres"),
+          (sc.bands || []).join("/")];
+        side.meta.appendChild(el("div", { "class": "bp-scene", "data-acquired": sc.acquired }, parts.join(" · ")));
+      });
+    }
     function apply(side) {
       var img = imagery();
-      if (side.layer) { side.map.removeLayer(side.layer); }
+      [map, right].forEach(function (m) { if (side.layer && m.hasLayer(side.layer)) { m.removeLayer(side.layer); } });
       var url = img.url + (side.date.value ? "?date=" + side.date.value : "");
-      side.layer = L.tileLayer(url, { maxZoom: 19, className: "bp-imagery-" + (side === left ? "left" : "right") });
-      side.layer.addTo(side.map);
-      side.layer.bringToBack();
+      // Over the basemap (zIndex 10; the basemap is 0), never under it.
+      side.layer = L.tileLayer(url, { maxZoom: 19, zIndex: side === left ? 10 : 11, className: "bp-imagery-" + side.name });
+      side.layer.addTo(mapOf(side));
+      side.layer.on("load", clip);
+      describe(side);
+      clip();
     }
-    function loadScenes() {
-      var img = imagery();
-      getJSON(img.scenes).then(function (r) {
-        var dates = r.body.map(function (s) { return s.acquired; }).filter(function (d, i, a) { return a.indexOf(d) === i; }).sort();
-        [left, rightSide].forEach(function (side, i) {
-          side.date.innerHTML = "";
-          dates.forEach(function (d) { side.date.appendChild(el("option", { value: d }, d)); });
-          side.date.value = dates.length ? dates[i === 0 ? 0 : dates.length - 1] : "";
-          apply(side);
-        });
-        if (r.body.length && r.body[0].bbox) {
-          var b = r.body[0].bbox;
-          map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
-        }
-      }).catch(function (err) { message(document.getElementById("bp-compare-message"), err.message, "error"); });
+    function setMode() {
+      var one = swiping();
+      rightBox.hidden = one;
+      document.getElementById("bp-swipe-row").hidden = !one;
+      document.getElementById("bp-swipe-line").hidden = !one;
+      map.invalidateSize();
+      if (!one) { right.invalidateSize(); right.setView(map.getCenter(), map.getZoom(), { animate: false }); }
+      apply(rightSide);
     }
-    select.addEventListener("change", loadScenes);
+    mode.addEventListener("change", setMode);
+    function dates(slug) {
+      return (scenes[slug] || []).map(function (sc) { return sc.acquired; })
+        .filter(function (d, i, a) { return a.indexOf(d) === i; }).sort();
+    }
+    function show() {
+      var img = imagery(), list = dates(img.slug);
+      [left, rightSide].forEach(function (side, i) {
+        side.date.innerHTML = "";
+        list.forEach(function (d) { side.date.appendChild(el("option", { value: d }, d)); });
+        // Two different dates on arrival: the oldest on the left, the newest on the right.
+        side.date.value = list.length ? list[i === 0 ? 0 : list.length - 1] : "";
+        apply(side);
+      });
+      var msg = document.getElementById("bp-compare-message");
+      message(msg, list.length < 2 ? t("one_date_only") : "", "info");
+      var first = (scenes[img.slug] || [])[0];
+      if (first && first.bbox) {
+        var b = first.bbox;
+        map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+      }
+    }
+    select.addEventListener("change", show);
     left.date.addEventListener("change", function () { apply(left); });
     rightSide.date.addEventListener("change", function () { apply(rightSide); });
-    loadScenes();
+    Promise.all(config.compare.map(function (img) {
+      return getJSON(img.scenes).then(function (r) { scenes[img.slug] = r.body; });
+    })).then(function () {
+      // Open on the layer with the most dates (a one-date layer has nothing to compare).
+      var best = config.compare.slice().sort(function (a, b) { return dates(b.slug).length - dates(a.slug).length; })[0];
+      select.value = best.slug;
+      show();
+    }).catch(function (err) { message(document.getElementById("bp-compare-message"), err.message, "error"); });
   };
 })();
