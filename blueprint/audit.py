@@ -25,6 +25,7 @@ ACTIONS = {
     "layer.register": "登记图层 layer registered", "layer.import": "导入图层 layer import",
     "layer.activate": "启用图层版本 layer version activated", "layer.change": "修改图层 layer changed",
     "layer.read": "读取受限图层 restricted-layer read",
+    "layer.export": "导出图层要素 layer features exported",
     "ruleset.save": "保存规则集 rule set saved", "ruleset.activate": "启用规则集 rule set activated",
     "project.create": "新建项目 project created", "project.change": "修改项目 project changed",
     "site.revise": "修改用地红线 site revised",

@@ -273,14 +273,17 @@ def _attribute_condition(rule: dict, site: Site, layer: queries.LayerRef, versio
     area, share, conflict = _overlap_measures([h.piece for h in breaking], site)
     status = _grade(area, share, rule)
     measures = {"condition": rule["condition"], "overlap": crs.area_units(area), "share": round(share, 6)}
+    # People read the condition in words (condition_zh / _en), never as CQL2.
+    said_zh = rule.get("condition_zh") or rule["title_zh"]
+    said_en = rule.get("condition_en") or rule.get("title_en") or rule["id"]
     if not breaking:
-        return FindingData(rule, status, f"涉及的{layer.title_zh}要素均满足条件 {rule['condition']}。",
-                           f"All {layer.title_en} features met satisfy {rule['condition']}.",
+        return FindingData(rule, status, f"涉及的{layer.title_zh}要素均满足条件：{said_zh}。",
+                           f"All {layer.title_en} features met satisfy the condition: {said_en}.",
                            measures=measures, features=_feature_rows(rule, hits, site))
     return FindingData(
         rule, status,
-        f"用地有 {_m2(area)}（{share:.2%}）落在不满足条件 {rule['condition']} 的{layer.title_zh}要素内。",
-        f"{area:.2f} m² ({share:.2%}) lie in {layer.title_en} features failing {rule['condition']}.",
+        f"用地有 {_m2(area)}（{share:.2%}）落在不满足条件（{said_zh}）的{layer.title_zh}要素内。",
+        f"{area:.2f} m² ({share:.2%}) lie in {layer.title_en} features failing the condition: {said_en}.",
         measures=measures, features=_feature_rows(rule, breaking, site), conflict=conflict)
 
 

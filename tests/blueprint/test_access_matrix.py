@@ -100,12 +100,20 @@ SAMPLES: dict[str, Sample] = {
     "maps/locate": Sample("get", "/maps/locate", 200, VISITORS),
     "maps/projects/<str:code>": Sample("get", f"/maps/projects/{PROJECT_CODE}", 200, SEES_PROJECT_PAGE,
                                        OUT_OF_SCOPE, special={"anonymous": 403}),
+    "maps/projects/<str:code>/": Sample("get", f"/maps/projects/{PROJECT_CODE}/", 200, SEES_PROJECT_PAGE,
+                                        OUT_OF_SCOPE, special={"anonymous": 403}),
+    # The workspace lists what each person may see (their organisation's or districts' projects).
+    "maps/projects/": Sample("get", "/maps/projects/", 200, PEOPLE - NO_DATA, special={"anonymous": 403}),
     "maps/preview": Sample("get", "/maps/preview", 200, VISITORS),
     "maps/checks/<str:check_id>": Sample("get", "/maps/checks/{check}", 200, SEES_PROJECT_PAGE, OUT_OF_SCOPE,
                                          special={"anonymous": 403}),
     "maps/imagery": Sample("get", "/maps/imagery", 200, VISITORS),
     "maps/data/locate": Sample("get", "/maps/data/locate?q=任城", 200, VISITORS),
     "maps/data/<slug:slug>": Sample("get", "/maps/data/water_body?bbox=116,35,117,36&zoom=10", 200, VISITORS),
+    "maps/data/<slug:slug>/table": Sample("get", "/maps/data/water_body/table?bbox=116,35,117,36", 200,
+                                          VISITORS),
+    "maps/data/<slug:slug>/export.<str:fmt>": Sample(
+        "get", "/maps/data/water_body/export.geojson?bbox=116,35,117,36", 200, VISITORS),
     "maps/language/<str:code>": Sample("get", "/maps/language/en", 302, VISITORS),
     "api/imagery/<slug:slug>/scenes": Sample("get", "/api/imagery/blue_marble/scenes", 200, READERS),
     "tiles/imagery/(?P<slug>[-\\w]+)/(?P<z>\\d{1,2})/(?P<x>\\d{1,8})/(?P<y>\\d{1,8})"

@@ -412,6 +412,7 @@
       if (def.style.on) { layer.group.addTo(map); }
     });
     var control = L.control.layers(bases, overlays, { collapsed: false, position: "topright" }).addTo(map);
+    BP.legend = control;  // pages add their own entries (projects.js: the lines around a site)
     control.getContainer().classList.add("bp-legend");
     var title = el("div", { "class": "bp-legend-head" }, t("legend"));
     control.getContainer().insertBefore(title, control.getContainer().firstChild);
@@ -543,10 +544,10 @@
 
   function drawCheck(map, group, check) {
     group.clearLayers();
-    drawGeoJSON(group, check.site, "bp-site", SITE);
     (check.findings || []).forEach(function (f) {
       if (f.conflict) { drawGeoJSON(group, f.conflict, "bp-conflict bp-conflict-" + f.layer, CONFLICT); }
     });
+    drawGeoJSON(group, check.site, "bp-site", SITE);  // last: the site's outline above the conflict fill
     var bounds = group.getBounds();
     if (bounds.isValid()) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 17 }); }
   }
@@ -573,6 +574,7 @@
   };
   BP.idle = function () { return BP.pending === 0; };
   BP.pages = {};
-  BP.util = { el: el, t: t, fmt: fmt, drawGeoJSON: drawGeoJSON, fitTo: fitTo, lonlats: lonlats };
+  BP.util = { el: el, t: t, fmt: fmt, drawGeoJSON: drawGeoJSON, fitTo: fitTo, lonlats: lonlats,
+    legendLabel: legendLabel, featureSection: featureSection, featurePopup: featurePopup };
   window.BP = BP;
 })();

@@ -138,18 +138,36 @@
       item.appendChild(title);
       item.appendChild(el("div", {}, BP.config.lang === "en" ? f.message_en : f.message_zh));
       var area = findingArea(f.measures);
-      if (area) {
+      if (area && area.m2 > 0) {  // no "0.00 平方米" line for a rule the site met
         var line = el("div", { "class": "bp-finding-area", "data-m2": area.m2 },
           area.label + "：" + BP.areaText(area.m2) + (area.share !== null && area.share !== undefined ?
             "（" + t("share") + " " + fmt(area.share * 100, 2) + "%）" : ""));
         item.appendChild(line);
       }
+      ruleNotes(item, f);
       list.appendChild(item);
     });
     box.appendChild(list);
+    if (BP.renderNextSteps) { BP.renderNextSteps(box, check.next_steps); }
+  }
+
+  /* What the PDF says under each finding that did not pass: 处理建议, 法规依据, 主管科室. */
+  function ruleNotes(item, f) {
+    var rule = f.rule || {}, words = BP.config.words || {};
+    if (f.status === "pass" || f.status === "info") { return; }
+    var english = BP.config.lang === "en";
+    var notes = el("dl", { "class": "bp-rule-notes" });
+    [["guidance", english && rule.guidance_en ? rule.guidance_en : rule.guidance_zh],
+      ["legal_basis", rule.legal_basis], ["department", rule.department]].forEach(function (pair) {
+      if (!pair[1]) { return; }
+      notes.appendChild(el("dt", { "data-note": pair[0] }, words[pair[0]] || pair[0]));
+      notes.appendChild(el("dd", { "data-note": pair[0] }, pair[1]));
+    });
+    if (notes.childNodes.length) { item.appendChild(notes); }
   }
 
   BP.pages.check = function (map, config) {
+    if (BP.drawContext) { BP.drawContext(map, config); }
     BP.drawCheck(map, BP.highlights, config.check);
     renderCheck(document.getElementById("bp-check-result"), config.check);
   };

@@ -1,0 +1,55 @@
+"""Taking results away: a layer's attribute table within the view or a drawn area, its export
+(GeoJSON, GeoPackage, zipped Shapefile, Excel), and the thematic print (专题图) as PDF.
+Thin adapters over maps.tables, layers.exports and maps.prints; the policy through maps.access."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from blueprint import audit
+from blueprint.errors import NotFound
+from layers.exports import FORMATS, export_features
+from maps import access, services, tables
+from maps.i18n import FIELD_LABELS
+from maps.views import _int, json_errors
+
+__all__ = ["layer_table", "layer_export"]
+
+
+def _selection(request):
+    return tables.parse_selection(request.GET.get("bbox"), request.GET.get("area"), services.parse_bbox)
+
+
+@require_GET
+@json_errors
+def layer_table(request, slug: str):
+    """?bbox= (the view) or ?area= (a drawn polygon), ?sort=field&order=asc|desc&page=N."""
+    layer = access.readable_vector_layer(request, slug)
+    selection = _selection(request)
+    page = tables.table_page(layer, selection, sort=request.GET.get("sort", "_fid"),
+                             descending=request.GET.get("order") == "desc",
+                             page=_int(request.GET.get("page", "1"), "page", 1, 1_000_000))
+    access.record_layer_read(request, layer, selection.extent)
+    return JsonResponse(page, json_dumps_params={"ensure_ascii": False})
+
+
+@require_GET
+@json_errors
+def layer_export(request, slug: str, fmt: str):
+    """The features of the selection as a file; every export is audited (who, what, where, how many)."""
+    if fmt not in FORMATS:
+        raise NotFound(f"不支持的导出格式 “{fmt[:20]}”：可选 {'、'.join(FORMATS)}。 (Unknown export format.)")
+    layer = access.readable_vector_layer(request, slug)
+    selection = _selection(request)
+    geoms, props, areas = tables.selected_features(layer, selection)
+    name = f"{layer.slug}-{timezone.localdate():%Y%m%d}"
+    headers = {field: FIELD_LABELS.get(field, (field,))[0] for field in layer.fields}
+    result = export_features(fmt, name, geoms, props, layer.fields, headers=headers, areas=areas)
+    access.record_layer_read(request, layer, selection.extent)
+    audit.record("layer.export", target=layer.slug, request=request, format=fmt, features=len(geoms),
+                 version=layer.active_version.number, bbox=",".join(map(str, selection.extent)))
+    response = HttpResponse(result.content, content_type=result.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    return response
