@@ -20,7 +20,7 @@ from compliance.models import Check, Status
 from layers.crs import geodesic_distance_m
 from layers.models import Feature, Layer
 
-__all__ = ["site_map_svg"]
+__all__ = ["site_map_svg", "view_map_svg"]
 
 LEGEND_WIDTH = 170
 MARGIN = 1.5  # the view spans the site's extent times this
@@ -99,6 +99,26 @@ def site_map_svg(check: Check, width: int = 720, height: int = 480) -> str:
             + DEFS.format(w=map_w, h=height) + "".join(p for p in parts if p) + "</svg>")
 
 
+def view_map_svg(bbox: tuple[float, float, float, float], layers: list[tuple[str, str, int]],
+                 width: int = 1000, height: int = 640) -> str:
+    """Draw a map view (a 专题图): the features of `layers` — (slug, title, version id), drawn in this
+    order — within `bbox` (lon/lat), with the legend, north arrow and scale bar of the report map."""
+    map_w = width - LEGEND_WIDTH
+    frame = _frame(bbox, map_w, height, margin=1.0)
+    order = list(LAYER_STYLES)
+    ranked = sorted(layers, key=lambda row: (order.index(row[0]) if row[0] in order else len(order), row[0]))
+    paths = [_path(geom, frame, LAYER_STYLES.get(slug, DEFAULT_STYLE), f"layer layer-{slug}")
+             for slug, _, version_id in ranked for geom in _layer_geometries(version_id, frame.bbox)]
+    legend = [(LAYER_STYLES.get(slug, DEFAULT_STYLE), title) for slug, title, _ in ranked]
+    parts = [f'<rect width="{map_w}" height="{height}" fill="#f4f6f8"/>', '<g clip-path="url(#map-clip)">',
+             *paths, "</g>", _north_arrow(), _scale_bar(frame),
+             f'<rect width="{map_w}" height="{height}" fill="none" stroke="#4b5563"/>',
+             _legend(legend, map_w, height)]
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" class="view-map" role="img" aria-label="专题图">'
+            + DEFS.format(w=map_w, h=height) + "".join(p for p in parts if p) + "</svg>")
+
+
 def _overlay(site: shapely.Geometry, groups: list[_Group], frame: _Frame) -> list[str]:
     """Draw conflicts and the site; overlaps go over the site's white halo, so that a sliver
     along the site's edge stays visible."""
@@ -111,14 +131,15 @@ def _overlay(site: shapely.Geometry, groups: list[_Group], frame: _Frame) -> lis
     return paths
 
 
-def _frame(bounds: tuple[float, float, float, float], map_w: int, map_h: int) -> _Frame:
-    """Fit the site's bounds, grown by MARGIN, to the drawing area at one scale for x and y."""
+def _frame(bounds: tuple[float, float, float, float], map_w: int, map_h: int,
+           margin: float = MARGIN) -> _Frame:
+    """Fit the bounds, grown by `margin`, to the drawing area at one scale for x and y."""
     west, south, east, north = bounds
     lon0, lat0 = (west + east) / 2, (south + north) / 2
     cos_lat = math.cos(math.radians(lat0))
     # Half-extents in "scaled degrees" (longitude times cos(lat)), where x and y are comparable.
-    half_x = max((east - west) / 2 * cos_lat, 1e-6) * MARGIN
-    half_y = max((north - south) / 2, 1e-6) * MARGIN
+    half_x = max((east - west) / 2 * cos_lat, 1e-6) * margin
+    half_y = max((north - south) / 2, 1e-6) * margin
     if half_x / half_y > map_w / map_h:
         half_y = half_x * map_h / map_w
     else:

@@ -24,7 +24,8 @@ from layers.crs import area_units
 from layers.models import LayerVersion, Project
 from layers.services import geometry_hash
 
-__all__ = ["report_context", "render_report_html", "render_report_pdf", "verify", "STATUS_LABELS"]
+__all__ = ["report_context", "render_report_html", "render_report_pdf", "html_to_pdf", "verify",
+           "STATUS_LABELS"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_FEATURE_ROWS = 20
@@ -62,11 +63,15 @@ def render_report_html(check: Check, request=None) -> str:
 
 def render_report_pdf(check: Check, request=None) -> bytes:
     """Render the report as PDF; nothing is fetched over the network."""
+    return html_to_pdf(render_report_html(check, request))
+
+
+def html_to_pdf(page: str) -> bytes:
+    """Render a self-contained HTML page (the report, a printed map) as PDF, offline."""
     from weasyprint import HTML  # heavy import (pango, fonts): load it only when a PDF is asked for
     from weasyprint.urls import URLFetcher
 
-    page = render_report_html(check, request)
-    # The page is self-contained; refusing http(s) and file URLs means a value in the report
+    # The page is self-contained; refusing http(s) and file URLs means a value in the page
     # can never make the renderer reach out.
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
     return HTML(string=page, url_fetcher=fetcher, base_url=None).write_pdf()

@@ -9,13 +9,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from blueprint import audit
-from blueprint.errors import NotFound
+from blueprint.errors import InvalidInput, NotFound
 from layers.exports import FORMATS, export_features
-from maps import access, services, tables
+from layers.models import Layer
+from maps import access, prints, services, tables
 from maps.i18n import FIELD_LABELS
 from maps.views import _int, json_errors
 
-__all__ = ["layer_table", "layer_export"]
+__all__ = ["layer_table", "layer_export", "print_map"]
 
 
 def _selection(request):
@@ -52,4 +53,24 @@ def layer_export(request, slug: str, fmt: str):
                  version=layer.active_version.number, bbox=",".join(map(str, selection.extent)))
     response = HttpResponse(result.content, content_type=result.content_type)
     response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    return response
+
+
+@require_GET
+@json_errors
+def print_map(request):
+    """专题图: ?bbox= (the view), ?layers=a,b (those shown), ?size=A4|A3, ?title= → a PDF."""
+    bbox = services.parse_bbox(request.GET.get("bbox"))
+    wanted = [s for s in request.GET.get("layers", "").split(",") if s]
+    layers = [layer for layer in access.visible_layers(request, kind=Layer.Kind.VECTOR)
+              if layer.slug in wanted and layer.slug != access.PROJECT_LAYER]
+    if not layers:
+        raise InvalidInput("请至少选择一个可查看的图层。 (Choose at least one layer you may see.)",
+                           field="layers")
+    pdf = prints.print_pdf(bbox, layers, title=request.GET.get("title", ""),
+                           size=request.GET.get("size", "A4"))
+    for layer in layers:
+        access.record_layer_read(request, layer, list(bbox))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="map-{timezone.localdate():%Y%m%d}.pdf"'
     return response

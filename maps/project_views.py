@@ -14,10 +14,10 @@ from compliance import services as checks
 from compliance.rulesets import active_ruleset
 from layers.models import Layer, Project
 from maps import access, projects, services, surroundings
-from maps.views import _english, _page, page_errors
+from maps.views import CATEGORIES, _english, _page, page_errors
 from maps.words import in_language, words
 
-__all__ = ["project_list", "project", "check"]
+__all__ = ["project_list", "project", "check", "preview"]
 
 
 @require_GET
@@ -79,6 +79,19 @@ def check(request, check_id):
     return _render(request, "maps/check.html", "check", {"check": stored},
                  bounds=_padded(list(stored.geom.extent)), check=services.check_payload(stored),
                  surroundings=context_layers)
+
+
+@require_GET
+def preview(request):
+    """合规性预检: upload a site file or draw it (with a project code, a repair), check it, read the
+    findings, get the report; the visitor's earlier checks below."""
+    who = access.principal(request)
+    scope = access.project_scope(request)
+    earlier = projects.earlier_checks(who.name) if who.is_person else []
+    mine = list(Project.objects.filter(scope).order_by("code")[:100]) if scope is not None else []
+    return _render(request, "maps/preview.html", "preview",
+                   {"categories": CATEGORIES, "earlier": earlier, "my_projects": mine},
+                   csrf=get_token(request))
 
 
 def _render(request, template: str, page: str, context: dict, **extra):

@@ -22,7 +22,7 @@ from layers.crs import area_units
 from layers.models import District, Project, SiteRevision
 
 __all__ = ["ProjectFilters", "parse_filters", "project_page", "project_detail", "districts_for",
-           "UNCHECKED", "PER_PAGE"]
+           "earlier_checks", "UNCHECKED", "PER_PAGE"]
 
 PER_PAGE = 20
 UNCHECKED = "none"  # the verdict filter's value for projects whose current site has no check yet
@@ -158,3 +158,10 @@ def project_detail(project: Project) -> dict:
         "current": revisions[0] if revisions else None,
         "latest": next((c for c in history if revisions and c.site_revision_id == revisions[0].pk), None),
     }
+
+
+def earlier_checks(created_by: str, limit: int = 10) -> list[dict]:
+    """The latest checks a person submitted (their own, whatever the project), newest first."""
+    found = (Check.objects.filter(created_by=created_by).select_related("project")
+             .order_by("-created_at")[:limit])
+    return [{"check": c, "verdict": _verdict(c.verdict)} for c in found]

@@ -6,7 +6,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import HttpResponseRedirect, JsonResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -84,13 +83,6 @@ def locate(request):
     """项目定位: search by project code or name, district, coordinates or pasted 界址坐标."""
     return _page(request, "maps/locate.html", "locate", {"projects": access.can_see_projects(request)},
                  query=request.GET.get("q", ""))
-
-
-@require_GET
-def preview(request):
-    """合规性预检: upload a site file or draw it, check it, read the findings, get the report."""
-    return _page(request, "maps/preview.html", "preview", {"categories": CATEGORIES},
-                 csrf=get_token(request))
 
 
 @require_GET

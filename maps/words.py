@@ -45,6 +45,23 @@ _WORDS = {
     "next_steps": ("下一步", "What to do next"), "guidance": ("处理建议", "Guidance"),
     "legal_basis": ("法规依据", "Legal basis"), "department": ("主管科室", "Department"),
     "whom": ("联系", "Contact"),
+    # the preview
+    "choose_file": ("选择文件", "Choose a file"), "no_file": ("未选择文件", "No file chosen"),
+    "project_code_optional": ("统一项目代码（可选，填写后作为该项目的用地红线检查）",
+                              "Project code (optional: checks the site as that project's)"),
+    "repair": ("自动修复几何问题（自相交、重复点等）", "Repair the geometry automatically"),
+    "repair_hint": ("可勾选“自动修复几何问题”后重新检查。", "Tick “Repair the geometry” and run it again."),
+    "earlier_checks": ("我的检查记录", "My earlier checks"), "pre_check": ("预审（未关联项目）", "Pre-check"),
+    # the attribute table, export and print
+    "attribute_table": ("属性表", "Attribute table"), "table_layer": ("图层", "Layer"),
+    "table_scope": ("范围", "Extent"), "in_view": ("当前视图内", "In the view"),
+    "in_area": ("绘制范围内", "In the drawn area"), "draw_area": ("绘制范围", "Draw an area"),
+    "draw_first": ("请先在地图上绘制范围。", "Draw an area on the map first."),
+    "export": ("导出", "Export"), "close": ("关闭", "Close"), "loading": ("正在加载……", "Loading…"),
+    "table_total": ("共 {n} 个要素", "{n} features"), "fid": ("要素编号", "Feature id"),
+    "area_m2": ("面积（平方米）", "Area (m²)"),
+    "print": ("专题图", "Print map"), "print_pdf": ("生成 PDF", "Make the PDF"),
+    "print_default_title": ("一张蓝图专题图", "One Blueprint map"),
 }
 
 

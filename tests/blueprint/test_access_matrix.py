@@ -114,6 +114,8 @@ SAMPLES: dict[str, Sample] = {
                                           VISITORS),
     "maps/data/<slug:slug>/export.<str:fmt>": Sample(
         "get", "/maps/data/water_body/export.geojson?bbox=116,35,117,36", 200, VISITORS),
+    "maps/print.pdf": Sample("get", "/maps/print.pdf?bbox=116.5,35.3,116.6,35.4&layers=water_body", 200,
+                             VISITORS),
     "maps/language/<str:code>": Sample("get", "/maps/language/en", 302, VISITORS),
     "api/imagery/<slug:slug>/scenes": Sample("get", "/api/imagery/blue_marble/scenes", 200, READERS),
     "tiles/imagery/(?P<slug>[-\\w]+)/(?P<z>\\d{1,2})/(?P<x>\\d{1,8})/(?P<y>\\d{1,8})"

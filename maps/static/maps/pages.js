@@ -20,6 +20,14 @@
     return t("request_failed") + " (HTTP " + status + ")";
   }
 
+  /* "中文。 (English.)" → the visitor's language (as maps/words.py in_language does on the server). */
+  function inLanguage(text) {
+    var found = /\s*\(([^()\u4e00-\u9fff]*)\)\s*$/.exec(text || "");
+    if (!found || found.index === 0) { return text; }
+    return BP.config.lang === "en" ? found[1].trim() : text.slice(0, found.index).replace(/\s+$/, "");
+  }
+  BP.inLanguage = inLanguage;
+
   function getJSON(url, options) {
     return fetch(url, options).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (body) {
@@ -197,18 +205,27 @@
       fileInput.value = "";
       message(msg, t("drawn_ready"), "info");
     });
-    fileInput.addEventListener("change", function () { drawn = null; drawnGroup.clearLayers(); message(msg, ""); });
+    var fileName = document.getElementById("bp-file-name"), words = config.words || {};
+    var code = document.getElementById("bp-project-code"), repair = document.getElementById("bp-repair");
+    fileInput.addEventListener("change", function () {
+      drawn = null; drawnGroup.clearLayers(); message(msg, "");
+      if (fileName) { fileName.textContent = fileInput.files.length ? fileInput.files[0].name : words.no_file; }
+    });
 
     function body() {
       var category = document.getElementById("bp-category").value;
+      var extra = {};
+      if (code && code.value.trim()) { extra.project_code = code.value.trim(); }
+      if (repair && repair.checked) { extra.repair = true; }
       if (drawn) {
         return { headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ site: drawn, category: category }) };
+          body: JSON.stringify(Object.assign({ site: drawn, category: category }, extra)) };
       }
       if (!fileInput.files.length) { return null; }
       var data = new FormData();
       data.append("file", fileInput.files[0]);
       data.append("category", category);
+      Object.keys(extra).forEach(function (k) { data.append(k, extra[k]); });
       ["zone", "crs"].forEach(function (name) {
         var value = document.getElementById("bp-" + name).value.trim();
         if (value) { data.append(name, value); }
@@ -249,7 +266,13 @@
           renderCheck(box, check);
           BP.lastCheck = check;
         })
-        .catch(function (err) { message(msg, t("file_problem") + err.message, "error"); });
+        .catch(function (err) {
+          message(msg, t("file_problem") + inLanguage(err.message), "error");
+          if (repair && /repair=true/.test(err.message)) {  // the message suggests the repair: offer it
+            document.getElementById("bp-repair-label").classList.add("bp-suggested");
+            msg.appendChild(el("div", { id: "bp-repair-hint" }, words.repair_hint));
+          }
+        });
     });
   };
 
