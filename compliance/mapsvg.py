@@ -90,12 +90,20 @@ def site_map_svg(check: Check, width: int = 720, height: int = 480) -> str:
     legend = [(SITE_STYLE.replace("9 4", "5 2"), "用地红线"),
               *((LAYER_STYLES.get(s, DEFAULT_STYLE), titles.get(s, s)) for s in slugs),
               *((group.style, group.label) for group in groups)]
+    return _sheet([*layers, *_overlay(site, groups, frame)], legend, frame, width, "site-map",
+                  "用地红线与管控线套合图")
+
+
+def _sheet(paths: list[str], legend: list[tuple[str, str]], frame: _Frame, width: int, css_class: str,
+           label: str) -> str:
+    """Frame the drawn paths with the north arrow, the scale bar and the legend, as one SVG."""
+    map_w, height = frame.width, frame.height
     parts = [f'<rect width="{map_w}" height="{height}" fill="#f4f6f8"/>', '<g clip-path="url(#map-clip)">',
-             *layers, *_overlay(site, groups, frame), "</g>", _north_arrow(), _scale_bar(frame),
+             *paths, "</g>", _north_arrow(), _scale_bar(frame),
              f'<rect width="{map_w}" height="{height}" fill="none" stroke="#4b5563"/>',
              _legend(legend, map_w, height)]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" class="site-map" role="img" aria-label="用地红线与管控线套合图">'
+            f'viewBox="0 0 {width} {height}" class="{css_class}" role="img" aria-label="{label}">'
             + DEFS.format(w=map_w, h=height) + "".join(p for p in parts if p) + "</svg>")
 
 
@@ -106,17 +114,12 @@ def view_map_svg(bbox: tuple[float, float, float, float], layers: list[tuple[str
     map_w = width - LEGEND_WIDTH
     frame = _frame(bbox, map_w, height, margin=1.0)
     order = list(LAYER_STYLES)
-    ranked = sorted(layers, key=lambda row: (order.index(row[0]) if row[0] in order else len(order), row[0]))
+    ranked = sorted(layers, key=lambda row: (order.index(row[0]) if row[0] in order else len(order),
+                                             row[0]))
     paths = [_path(geom, frame, LAYER_STYLES.get(slug, DEFAULT_STYLE), f"layer layer-{slug}")
              for slug, _, version_id in ranked for geom in _layer_geometries(version_id, frame.bbox)]
     legend = [(LAYER_STYLES.get(slug, DEFAULT_STYLE), title) for slug, title, _ in ranked]
-    parts = [f'<rect width="{map_w}" height="{height}" fill="#f4f6f8"/>', '<g clip-path="url(#map-clip)">',
-             *paths, "</g>", _north_arrow(), _scale_bar(frame),
-             f'<rect width="{map_w}" height="{height}" fill="none" stroke="#4b5563"/>',
-             _legend(legend, map_w, height)]
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" class="view-map" role="img" aria-label="专题图">'
-            + DEFS.format(w=map_w, h=height) + "".join(p for p in parts if p) + "</svg>")
+    return _sheet(paths, legend, frame, width, "view-map", "专题图")
 
 
 def _overlay(site: shapely.Geometry, groups: list[_Group], frame: _Frame) -> list[str]:
