@@ -6,6 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
+from compliance.guidance import next_steps
 from compliance.models import Check, Finding, GateDecision, Job
 from compliance.parsers import FORMATS
 from compliance.services import CATEGORIES, DECISIONS, STAGES, check_links
@@ -82,12 +83,18 @@ class CheckSerializer(serializers.ModelSerializer):
     layer_versions = serializers.SerializerMethodField()
     findings = FindingSerializer(many=True, read_only=True, source="findings_with_versions")
     links = serializers.SerializerMethodField()
+    next_steps = serializers.SerializerMethodField()
 
     class Meta:
         model = Check
         fields = ["id", "verdict", "project_code", "site_revision", "category", "input_format",
                   "source_crs", "site_area", "repair", "warnings", "ruleset_hash", "layer_versions",
-                  "result_hash", "duration_ms", "rerun_of", "created_at", "findings", "site", "links"]
+                  "result_hash", "duration_ms", "rerun_of", "created_at", "findings", "next_steps", "site",
+                  "links"]
+
+    def get_next_steps(self, obj) -> dict:
+        """What to do next for this verdict (compliance.guidance), as the check page says it."""
+        return next_steps(obj)
 
     def get_site(self, obj) -> dict:
         return json.loads(obj.geom.geojson)

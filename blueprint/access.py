@@ -9,7 +9,8 @@ map pages, reports and the admin:
 - `can_see_project(who, project)` / `projects_q(who)` / `can_see_check(who, check)`: data scope;
 - `require_project(who, project)` / `require_check(who, check)` / `require_job`: the same, raising
   NotFound in the words of `not_found` (a missing object and another's answer alike), audited;
-- `record_layer_read(request, layer, bbox)`: audit a read of a restricted layer.
+- `record_layer_read(request, layer, bbox)`: audit a read of a restricted layer;
+- `can_read_near_site(who, layer)`: may `who` see a layer's features around a site of theirs.
 
 Which endpoint needs which function or token interface is the rule table in
 `blueprint.access_rules`, enforced for every request by `blueprint.middleware.AccessMiddleware`.
@@ -31,7 +32,7 @@ __all__ = [
     "Perm", "Role", "Interface", "Principal", "ANONYMOUS", "principal", "principal_for_user",
     "principal_for_token", "allows", "can_read_layer", "readable_layers_q", "layer_access_key",
     "can_see_project", "projects_q", "can_see_check", "checks_q", "can_see_job", "jobs_q", "require_project",
-    "require_check", "record_layer_read",
+    "require_check", "record_layer_read", "can_read_near_site", "SITE_CONTEXT_M",
     "districts_q", "require_job", "not_found", "as_principal",
 ]
 
@@ -344,6 +345,23 @@ def require_job(who, job):
     if not can_see_job(who, job):
         raise _refuse("job", job.pk)
     return job
+
+
+# How far around a site (metres, each side of its bounding box) the features of layers a person may
+# not browse are shown with the site: what they are judged against, and no further.
+SITE_CONTEXT_M = 300
+
+
+def can_read_near_site(who, layer) -> bool:
+    """May `who` see a layer's features within SITE_CONTEXT_M of a site they may see (their own
+    project's or check's: the caller has passed `require_project` / `require_check`)?
+
+    Whoever may read the layer may; besides, a person who may read reports sees the lines their
+    own site is judged against, clipped to the site's surroundings (audited as a restricted read).
+    Tokens get only what their interfaces name.
+    """
+    p = _who(who)
+    return can_read_layer(p, layer) or (p.is_person and Perm.READ_REPORTS in p.perms)
 
 
 def record_layer_read(request, layer, bbox=None) -> None:

@@ -28,6 +28,7 @@ ACTIONS = {
     "layer.rollback": "回滚图层版本 layer version rolled back",
     "conflict.recompute": "重算多规冲突 conflicts recomputed",
     "check.rerun_queue": "排队重新检查 re-runs queued",
+    "layer.export": "导出图层要素 layer features exported",
     "ruleset.save": "保存规则集 rule set saved", "ruleset.activate": "启用规则集 rule set activated",
     "project.create": "新建项目 project created", "project.change": "修改项目 project changed",
     "site.revise": "修改用地红线 site revised",

@@ -225,7 +225,10 @@ class MinDistance(RuleKind):
 class AttributeCondition(RuleKind):
     name = "attribute_condition"
     title_zh, title_en = "属性条件", "Attribute condition"
-    params = {"condition": {"type": "string", "minLength": 1}}
+    params = {"condition": {"type": "string", "minLength": 1},
+              # People read the condition in words, never as CQL2 (the report, the pages).
+              "condition_zh": {"type": "string", "minLength": 1},
+              "condition_en": {"type": "string", "minLength": 1}}
     required = ["condition"]
 
     def reads(self, rule: dict, version: int, reads: ReadsBuilder) -> None:
@@ -240,21 +243,22 @@ class AttributeCondition(RuleKind):
         area, share, conflict = overlap_measures([h.piece for h in breaking], site)
         status = grade(area, share, rule)
         measures = {"condition": rule["condition"], "overlap": crs.area_units(area), "share": round(share, 6)}
+        said_zh = rule.get("condition_zh") or rule["title_zh"]
+        said_en = rule.get("condition_en") or rule.get("title_en") or rule["id"]
         if not breaking:
             return FindingData(
                 rule,
                 status,
-                f"涉及的{layer.title_zh}要素均满足条件 {rule['condition']}。",
-                f"All {layer.title_en} features met satisfy {rule['condition']}.",
+                f"涉及的{layer.title_zh}要素均满足条件：{said_zh}。",
+                f"All {layer.title_en} features met satisfy the condition: {said_en}.",
                 measures=measures,
                 features=feature_rows(rule, hits, site),
             )
         return FindingData(
             rule,
             status,
-            f"用地有 {m2_text(area)}（{share:.2%}）落在不满足条件 {rule['condition']}"
-            f" 的{layer.title_zh}要素内。",
-            f"{area:.2f} m² ({share:.2%}) lie in {layer.title_en} features failing {rule['condition']}.",
+            f"用地有 {m2_text(area)}（{share:.2%}）落在不满足条件（{said_zh}）的{layer.title_zh}要素内。",
+            f"{area:.2f} m² ({share:.2%}) lie in {layer.title_en} features failing the condition: {said_en}.",
             measures=measures,
             features=feature_rows(rule, breaking, site),
             conflict=conflict,

@@ -21,7 +21,7 @@ from layers.crs import geodesic_distance_m
 from layers.models import Feature, Layer
 from layers.styles import layer_style
 
-__all__ = ["site_map_svg", "svg_style"]
+__all__ = ["site_map_svg", "view_map_svg", "svg_style"]
 
 LEGEND_WIDTH = 170
 MARGIN = 1.5  # the view spans the site's extent times this
@@ -87,13 +87,22 @@ def site_map_svg(check: Check, width: int = 720, height: int = 480) -> str:
     legend = [(SITE_STYLE.replace("9 4", "5 2"), "用地红线"),
               *((svg[s][0], titles.get(s, s)) for s in slugs),
               *((group.style, group.label) for group in groups)]
+    return _sheet([*layers, *_overlay(site, groups, frame)], legend, frame, width, "site-map",
+                  "用地红线与管控线套合图", "".join(svg[s][1] for s in slugs))
+
+
+def _sheet(paths: list[str], legend: list[tuple[str, str]], frame: _Frame, width: int, css_class: str,
+           label: str, patterns: str = "") -> str:
+    """Frame the drawn paths with the north arrow, the scale bar and the legend, as one SVG;
+    `patterns` are the layers' hatch patterns (svg_style)."""
+    map_w, height = frame.width, frame.height
     parts = [f'<rect width="{map_w}" height="{height}" fill="#f4f6f8"/>', '<g clip-path="url(#map-clip)">',
-             *layers, *_overlay(site, groups, frame), "</g>", _north_arrow(), _scale_bar(frame),
+             *paths, "</g>", _north_arrow(), _scale_bar(frame),
              f'<rect width="{map_w}" height="{height}" fill="none" stroke="#4b5563"/>',
              _legend(legend, map_w, height)]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" class="site-map" role="img" aria-label="用地红线与管控线套合图">'
-            + DEFS.format(w=map_w, h=height, layer_patterns="".join(svg[s][1] for s in slugs))
+            f'viewBox="0 0 {width} {height}" class="{css_class}" role="img" aria-label="{label}">'
+            + DEFS.format(w=map_w, h=height, layer_patterns=patterns)
             + "".join(p for p in parts if p) + "</svg>")
 
 
@@ -118,6 +127,22 @@ def svg_style(slug: str, style: dict) -> tuple[str, str]:
     return f"{fill} {stroke}", pattern
 
 
+def view_map_svg(bbox: tuple[float, float, float, float], layers: list[tuple[str, str, int]],
+                 width: int = 1000, height: int = 640) -> str:
+    """Draw a map view (a 专题图): the features of `layers` — (slug, title, version id), drawn in this
+    order — within `bbox` (lon/lat), with the legend, north arrow and scale bar of the report map."""
+    map_w = width - LEGEND_WIDTH
+    frame = _frame(bbox, map_w, height, margin=1.0)
+    stored = dict(Layer.objects.filter(slug__in=[row[0] for row in layers]).values_list("slug", "style"))
+    styles = {slug: layer_style(slug, stored.get(slug)) for slug, _, _ in layers}
+    ranked = sorted(layers, key=lambda row: (styles[row[0]]["order"], row[0]))
+    svg = {slug: svg_style(slug, styles[slug]) for slug, _, _ in ranked}
+    paths = [_path(geom, frame, svg[slug][0], f"layer layer-{slug}")
+             for slug, _, version_id in ranked for geom in _layer_geometries(version_id, frame.bbox)]
+    legend = [(svg[slug][0], title) for slug, title, _ in ranked]
+    return _sheet(paths, legend, frame, width, "view-map", "专题图", "".join(svg[s][1] for s, _, _ in ranked))
+
+
 def _overlay(site: shapely.Geometry, groups: list[_Group], frame: _Frame) -> list[str]:
     """Draw conflicts and the site; overlaps go over the site's white halo, so that a sliver
     along the site's edge stays visible."""
@@ -130,14 +155,15 @@ def _overlay(site: shapely.Geometry, groups: list[_Group], frame: _Frame) -> lis
     return paths
 
 
-def _frame(bounds: tuple[float, float, float, float], map_w: int, map_h: int) -> _Frame:
-    """Fit the site's bounds, grown by MARGIN, to the drawing area at one scale for x and y."""
+def _frame(bounds: tuple[float, float, float, float], map_w: int, map_h: int,
+           margin: float = MARGIN) -> _Frame:
+    """Fit the bounds, grown by `margin`, to the drawing area at one scale for x and y."""
     west, south, east, north = bounds
     lon0, lat0 = (west + east) / 2, (south + north) / 2
     cos_lat = math.cos(math.radians(lat0))
     # Half-extents in "scaled degrees" (longitude times cos(lat)), where x and y are comparable.
-    half_x = max((east - west) / 2 * cos_lat, 1e-6) * MARGIN
-    half_y = max((north - south) / 2, 1e-6) * MARGIN
+    half_x = max((east - west) / 2 * cos_lat, 1e-6) * margin
+    half_y = max((north - south) / 2, 1e-6) * margin
     if half_x / half_y > map_w / map_h:
         half_y = half_x * map_h / map_w
     else:

@@ -171,7 +171,8 @@ def _finding_row(finding: Finding) -> dict:
         "guidance_zh": rule.get("guidance_zh", ""), "guidance_en": rule.get("guidance_en", ""),
         "legal_basis": rule.get("legal_basis", ""), "department": rule.get("department", ""),
         "tolerance": _limits(rule.get("tolerance")), "review_band": _limits(rule.get("review_band")),
-        "required_distance": rule.get("distance_m"), "condition": rule.get("condition"),
+        "required_distance": rule.get("distance_m"),
+        "condition": rule.get("condition_zh") or rule.get("condition"),  # in words where the rule has them
         "exception": _exception(measures.get("exception")),
     }
 

@@ -27,7 +27,8 @@ from layers.models import Layer, Project, SiteRevision
 from layers.services import add_site_revision, district_mismatch, geometry_hash
 
 __all__ = ["submit_check", "run_check", "check_project", "rerun_check", "compare_checks", "get_check",
-           "get_job", "project_checks", "gate", "is_stale", "recompute_result_hash", "check_links",
+           "get_job", "project_checks", "gate", "gate_answer", "is_stale", "recompute_result_hash",
+           "check_links",
            "CATEGORIES", "STAGES", "DECISIONS"]
 
 CATEGORIES = [c.value for c in Project.Category]
@@ -284,6 +285,23 @@ def _check_stage(stage: str) -> None:
                            field="stage", valid=STAGES)
 
 
+def gate_answer(project: Project) -> tuple[str, list[str], Check | None, list[str]]:
+    """What the gate would answer for `project` now: (decision, reasons, the check it rests on,
+    why that check is stale). Nothing is recorded: `gate` records each answer it gives."""
+    site = project.current_site
+    check = (Check.objects.filter(site_revision=site).order_by("-created_at").first() if site else None)
+    if check is None:
+        never = "尚未进行合规性检查，请先检查用地红线。 (No compliance check of the current site.)"
+        return "blocked", [never], None, []
+    decision = _DECISIONS[Status(check.verdict)]
+    reasons = [f"{f.rule.get('title_zh', f.rule_id)}：{f.message_zh}"
+               for f in check.findings.exclude(status__in=[Status.PASS, Status.INFO])]
+    stale = is_stale(check)
+    if stale and decision == "allowed":
+        decision = "needs_review"
+    return decision, reasons + [f"检查结果已过时：{r}" for r in stale], check, stale
+
+
 @transaction.atomic
 def gate(code: str, stage: str, *, caller: str = "") -> GateDecision:
     """Answer the approval flow: may project `code` be accepted (受理) at `stage` now, and why not.
@@ -293,20 +311,7 @@ def gate(code: str, stage: str, *, caller: str = "") -> GateDecision:
     """
     _check_stage(stage)
     project = _project(code or "")
-    site = project.current_site
-    check = (Check.objects.filter(site_revision=site).order_by("-created_at").first() if site else None)
-    reasons, stale = [], []
-    if check is None:
-        decision = "blocked"
-        reasons.append("尚未进行合规性检查，请先检查用地红线。 (No compliance check of the current site.)")
-    else:
-        decision = _DECISIONS[Status(check.verdict)]
-        reasons += [f"{f.rule.get('title_zh', f.rule_id)}：{f.message_zh}"
-                    for f in check.findings.exclude(status__in=[Status.PASS, Status.INFO])]
-        stale = is_stale(check)
-        if stale and decision == "allowed":
-            decision = "needs_review"
-        reasons += [f"检查结果已过时：{r}" for r in stale]
+    decision, reasons, check, stale = gate_answer(project)
     answer = GateDecision.objects.create(project_code=project.code, stage=stage, decision=decision,
                                          reasons=reasons, check_result=check, stale=bool(stale),
                                          caller=caller)

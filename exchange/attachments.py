@@ -2,48 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import tempfile
-import zipfile
-from pathlib import Path
-
-import numpy as np
-import pyogrio.raw
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers import crs
+from layers.exports import zipped_shapefile  # the layers' own writer: GBK, .cpg, CGCS2000 .prj
 
 __all__ = ["zipped_shapefile", "boundary_txt"]
-
-_NUMPY_TYPES = {"integer": "float64", "number": "float64"}  # nulls as NaN; GDAL writes numbers
-
-
-def zipped_shapefile(name: str, geometries: list[BaseGeometry], properties: list[dict],
-                     fields: dict[str, str]) -> bytes:
-    """Zip a Shapefile of the features: CGCS2000 `.prj`, GBK attributes declared by a `.cpg`.
-
-    `fields` is the layer's own attribute schema (name → string | integer | number | date).
-    """
-    columns = [_column(properties, field, kind) for field, kind in fields.items()]
-    with tempfile.TemporaryDirectory(prefix="exchange-") as folder:
-        path = Path(folder) / f"{name}.shp"
-        pyogrio.raw.write(path, np.array([shapely.to_wkb(g) for g in geometries], dtype=object),
-                          columns, list(fields), driver="ESRI Shapefile", geometry_type="MultiPolygon",
-                          crs="EPSG:4490", encoding="GBK")
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for part in sorted(Path(folder).iterdir()):
-                archive.write(part, part.name)
-    return buffer.getvalue()
-
-
-def _column(properties: list[dict], field: str, kind: str) -> np.ndarray:
-    values = [p.get(field) for p in properties]
-    if kind in _NUMPY_TYPES:
-        return np.array([np.nan if v is None else float(v) for v in values], dtype=_NUMPY_TYPES[kind])
-    return np.array([None if v is None else str(v) for v in values], dtype=object)
-
 
 _HEADER = ("[属性描述]\r\n格式版本号=1.01版本\r\n数据产生单位=一张蓝图\r\n坐标系=2000国家大地坐标系\r\n"
            "几度分带=3\r\n投影类型=高斯克吕格\r\n计量单位=米\r\n带号={zone}\r\n精度=0.0001\r\n"

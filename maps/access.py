@@ -7,14 +7,15 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 from blueprint import access as policy
-from blueprint.errors import Forbidden
+from blueprint.errors import Forbidden, NotFound
 from layers.models import Layer
 
 __all__ = ["visible_layers", "readable_summaries", "principal", "project_scope", "can_see_projects",
            "require_projects", "require_project", "require_check", "project_layer", "record_layer_read",
-           "jurisdiction"]
+           "jurisdiction", "context_layers", "SITE_CONTEXT_M", "readable_vector_layer"]
 
 PROJECT_LAYER = "project_site"
+SITE_CONTEXT_M = policy.SITE_CONTEXT_M
 principal = policy.principal
 record_layer_read = policy.record_layer_read  # a restricted layer's features read through a page
 
@@ -58,8 +59,8 @@ def require_projects(request: HttpRequest) -> None:
         raise Forbidden("查询项目需要登录有权限的账号。 (Sign in with an account allowed to see projects.)")
 
 
-def require_project(request: HttpRequest, project):
-    return policy.require_project(request, project)
+def require_project(request: HttpRequest, project, code: str = ""):
+    return policy.require_project(request, project, code)
 
 
 def require_check(request: HttpRequest, check):
@@ -73,3 +74,28 @@ def jurisdiction(request: HttpRequest) -> tuple[tuple[str, ...], Q | None, bool]
     district's."""
     who = principal(request)
     return who.districts, project_scope(request), who.role == policy.Role.APPLICANT
+def context_layers(request: HttpRequest, versions: dict[str, int], box) -> list[tuple[Layer, int]]:
+    """The (layer, version id) pairs whose features around a site of the visitor's (a project or
+    check they passed `require_project` / `require_check` for) the page adds: layers the visitor
+    may not browse but may see near their own site (`can_read_near_site`). Each restricted one
+    is audited as a read of `box`."""
+    browsable = {layer.slug for layer in visible_layers(request)}
+    layers = Layer.objects.filter(slug__in=versions, kind=Layer.Kind.VECTOR).exclude(slug__in=browsable)
+    chosen = [(layer, versions[layer.slug]) for layer in layers.order_by("slug")
+              if layer.slug != PROJECT_LAYER and policy.can_read_near_site(request, layer)]
+    for layer, _ in chosen:
+        policy.record_layer_read(request, layer, [round(v, 6) for v in box])
+    return chosen
+
+
+def readable_vector_layer(request: HttpRequest, slug: str) -> Layer:
+    """The registered vector layer `slug` when the visitor may read it; else NotFound, audited
+    (a hidden layer answers as a missing one). Project sites are not a feature layer here."""
+    layer = next((layer for layer in visible_layers(request, kind=Layer.Kind.VECTOR)
+                  if layer.slug == slug and slug != PROJECT_LAYER), None)
+    if layer is None:
+        from layers.services import audit_refused_layer
+
+        audit_refused_layer(request, slug)
+        raise NotFound(f"没有可查看的图层 “{slug}”。 (No visible layer '{slug}'.)")
+    return layer

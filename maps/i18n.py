@@ -10,6 +10,7 @@ __all__ = ["script_strings", "role_label", "access_label"]
 _STRINGS = {
     "m2": ("平方米", "m²"), "mu": ("亩", "mu"), "hectare": ("公顷", "ha"), "metres": ("米", "m"),
     "area": ("面积", "Area"), "distance": ("距离", "Distance"), "legend": ("图层与图例", "Layers and legend"),
+    "around_site_group": ("用地周边", "Around the site"),
     "plain_background": ("空白底图", "Plain background"),
     "zoom_in": ("（放大后显示）", "(zoom in to show)"),
     "truncated": ("（要素较多，仅显示部分，请放大）", "(partly shown: zoom in)"),

@@ -71,9 +71,12 @@ class BlueprintApp(JSCSSMixin):
         self.default_js = [("geographiclib", _vendor("geographiclib/geographiclib-geodesic.min.js")),
                            ("vectorgrid", _vendor("leaflet-vectorgrid/Leaflet.VectorGrid.bundled.min.js")),
                            ("leaflet_draw", _vendor("leaflet-draw/leaflet.draw.js")),
-                           ("bp_maps", static("maps/maps.js")), ("bp_pages", static("maps/pages.js"))]
+                           ("bp_maps", static("maps/maps.js")), ("bp_pages", static("maps/pages.js")),
+                           ("bp_projects", static("maps/projects.js")),
+                           ("bp_tables", static("maps/tables.js"))]
         self.default_css = [("leaflet_draw_css", _vendor("leaflet-draw/leaflet.draw.css")),
-                            ("bp_maps_css", static("maps/maps.css"))]
+                            ("bp_maps_css", static("maps/maps.css")),
+                            ("bp_projects_css", static("maps/projects.css"))]
 
 
 @dataclass

@@ -132,16 +132,19 @@ def _padded(box: list[float], share: float = 0.15, least: float = 0.01) -> list[
 
 def check_payload(check) -> dict:
     """A stored check as the page script draws it: verdict, site, findings with their conflicts."""
+    from compliance.guidance import next_steps
     from layers.crs import area_units
 
+    said = ("title_en", "guidance_zh", "guidance_en", "legal_basis", "department")  # what the PDF says too
     findings = [{"rule_id": f.rule_id, "title_zh": f.rule.get("title_zh", f.rule_id), "rule": {
-                     "title_en": f.rule.get("title_en", "")}, "layer": f.layer, "status": f.status,
+                     key: f.rule.get(key, "") for key in said}, "layer": f.layer, "status": f.status,
                  "message_zh": f.message_zh, "message_en": f.message_en, "measures": f.measures,
                  "conflict": json.loads(f.conflict_geom.geojson) if f.conflict_geom else None}
                 for f in check.findings.order_by("order")]
     links = check_links(check.id)
     return {"id": str(check.id), "verdict": check.verdict, "site": json.loads(check.geom.geojson),
             "site_area": area_units(check.site_area_m2), "warnings": check.warnings, "findings": findings,
+            "next_steps": next_steps(check),
             "links": {"report_pdf": links["report_pdf"], "report_html": links["report_html"],
                       "page": f"/maps/checks/{check.id}"}}
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from maps import plans, quality, statistics, views
+from maps import export_views, plans, project_views, quality, statistics, views
 
 app_name = "maps"
 urlpatterns = [
@@ -9,12 +9,17 @@ urlpatterns = [
     path("maps/start", views.start, name="start"),
     path("maps/basemap/<int:z>/<int:x>/<int:y>.png", views.basemap_tile, name="basemap-tile"),
     path("maps/locate", views.locate, name="locate"),
-    path("maps/projects/<str:code>", views.project, name="project"),
-    path("maps/preview", views.preview, name="preview"),
-    path("maps/checks/<str:check_id>", views.check, name="check"),
+    path("maps/projects/", project_views.project_list, name="projects"),
+    path("maps/projects/<str:code>/", project_views.project, name="project"),
+    path("maps/projects/<str:code>", project_views.project),
+    path("maps/preview", project_views.preview, name="preview"),
+    path("maps/checks/<str:check_id>", project_views.check, name="check"),
     path("maps/imagery", views.compare, name="compare"),
     path("maps/data/locate", views.locate_data, name="locate-data"),
     path("maps/data/<slug:slug>", views.layer_features, name="layer-features"),
+    path("maps/data/<slug:slug>/table", export_views.layer_table, name="layer-table"),
+    path("maps/data/<slug:slug>/export.<str:fmt>", export_views.layer_export, name="layer-export"),
+    path("maps/print.pdf", export_views.print_map, name="print"),
     path("maps/language/<str:code>", views.language, name="language"),
     path("maps/versions/<slug:slug>/diff", plans.version_diff, name="version-diff"),
     path("maps/versions/<slug:slug>/diff.<str:fmt>", plans.version_diff_download,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from functools import wraps
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -17,14 +15,13 @@ from django.views.decorators.http import require_GET
 from blueprint.access import Role
 from blueprint.caching import not_modified
 from blueprint.errors import BlueprintError, InvalidInput, NotFound, page_response, problem_response
-from compliance import services as checks
-from layers.crs import area_units
 from layers.models import Layer, Project
 from layers.services import audit_refused_layer, layer_summaries
 from maps import access, basemap, services
 from maps import locate as locating
 from maps.i18n import access_label, role_label, script_strings
 from maps.mapbuild import basemap_config, build_map, group_config, imagery_config, layer_config
+from maps.words import words
 
 CATEGORIES = [(c.value, c.label) for c in Project.Category]
 BASEMAP_MAX_ZOOM = 18
@@ -40,7 +37,8 @@ def _map_config(request, page: str, **extra) -> tuple[dict, list[Layer]]:
     vectors = layer_config(layers, english, projects=access.project_layer(request))
     return {"page": page, "lang": "en" if english else "zh-hans", "layers": vectors,
             "imagery": imagery_config(layers, english), "groups": group_config(english),
-            "basemaps": basemap_config(english), **script_strings(english), **extra}, layers
+            "basemaps": basemap_config(english), **script_strings(english), "words": words(english),
+            **extra}, layers
 
 
 def _home_bounds(request, layers: list[Layer]) -> list[float] | None:
@@ -48,9 +46,10 @@ def _home_bounds(request, layers: list[Layer]) -> list[float] | None:
     return services.jurisdiction_bounds(*access.jurisdiction(request)) or services.initial_bounds(layers)
 
 
-def _page(request, template: str, page: str, context: dict | None = None, status: int = 200, **extra):
+def _page(request, template: str, page: str, context: dict | None = None, status: int = 200,
+          bounds: list[float] | None = None, **extra):
     config, layers = _map_config(request, page, **extra)
-    bounds = _home_bounds(request, layers)
+    bounds = bounds or _home_bounds(request, layers)  # a page's own view (a project's site) first
     # The Gauss–Krüger zone of the user's (first) district (Jining: 39), not of wherever the map is.
     config["home_zone"] = services.home_zone(access.jurisdiction(request)[0], bounds)
     config["home_bounds"] = bounds
@@ -121,38 +120,6 @@ def locate(request):
     """项目定位: search by project code or name, district, coordinates or pasted 界址坐标."""
     return _page(request, "maps/locate.html", "locate", {"projects": access.can_see_projects(request)},
                  query=request.GET.get("q", ""))
-
-
-@require_GET
-@page_errors
-def project(request, code: str):
-    """A project: its site revisions on the map, newest first, and its checks."""
-    access.require_projects(request)
-    found, project_checks = checks.project_checks(code)
-    access.require_project(request, found)
-    revisions = list(found.site_revisions.order_by("-number"))
-    highlight = [{"geometry": _geojson(r.geom), "className": "bp-highlight" if i == 0 else "bp-site",
-                  "style": "highlight" if i == 0 else "site"} for i, r in enumerate(revisions)]
-    rows = [{"revision": r, "area": area_units(r.area_m2)} for r in revisions]
-    return _page(request, "maps/project.html", "project",
-                 {"project": found, "revisions": rows, "checks": list(project_checks)},
-                 highlight=highlight, fit=True)
-
-
-@require_GET
-def preview(request):
-    """合规性预检: upload a site file or draw it, check it, read the findings, get the report."""
-    return _page(request, "maps/preview.html", "preview", {"categories": CATEGORIES},
-                 csrf=get_token(request))
-
-
-@require_GET
-@page_errors
-def check(request, check_id):
-    """A stored check with its map and findings (the report links here)."""
-    access.require_projects(request)  # first: a missing and a hidden check answer alike
-    stored = access.require_check(request, checks.get_check(check_id))
-    return _page(request, "maps/check.html", "check", {"check": stored}, check=services.check_payload(stored))
 
 
 @require_GET
@@ -240,7 +207,3 @@ def language(request, code: str):
     if code in dict(settings.LANGUAGES):
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=365 * 24 * 3600, samesite="Lax")
     return response
-
-
-def _geojson(geom) -> dict:
-    return json.loads(geom.geojson)

@@ -104,12 +104,22 @@ SAMPLES: dict[str, Sample] = {
     "maps/locate": Sample("get", "/maps/locate", 200, VISITORS),
     "maps/projects/<str:code>": Sample("get", f"/maps/projects/{PROJECT_CODE}", 200, SEES_PROJECT_PAGE,
                                        OUT_OF_SCOPE, special={"anonymous": 403}),
+    "maps/projects/<str:code>/": Sample("get", f"/maps/projects/{PROJECT_CODE}/", 200, SEES_PROJECT_PAGE,
+                                        OUT_OF_SCOPE, special={"anonymous": 403}),
+    # The workspace lists what each person may see (their organisation's or districts' projects).
+    "maps/projects/": Sample("get", "/maps/projects/", 200, PEOPLE - NO_DATA, special={"anonymous": 403}),
     "maps/preview": Sample("get", "/maps/preview", 200, VISITORS),
     "maps/checks/<str:check_id>": Sample("get", "/maps/checks/{check}", 200, SEES_PROJECT_PAGE, OUT_OF_SCOPE,
                                          special={"anonymous": 403}),
     "maps/imagery": Sample("get", "/maps/imagery", 200, VISITORS),
     "maps/data/locate": Sample("get", "/maps/data/locate?q=任城", 200, VISITORS),
     "maps/data/<slug:slug>": Sample("get", "/maps/data/water_body?bbox=116,35,117,36&zoom=10", 200, VISITORS),
+    "maps/data/<slug:slug>/table": Sample("get", "/maps/data/water_body/table?bbox=116,35,117,36", 200,
+                                          VISITORS),
+    "maps/data/<slug:slug>/export.<str:fmt>": Sample(
+        "get", "/maps/data/water_body/export.geojson?bbox=116,35,117,36", 200, VISITORS),
+    "maps/print.pdf": Sample("get", "/maps/print.pdf?bbox=116.5,35.3,116.6,35.4&layers=water_body", 200,
+                             VISITORS),
     "maps/language/<str:code>": Sample("get", "/maps/language/en", 302, VISITORS),
     # Version diffs and 多规合一 conflicts: the planners' (REVIEW_PLANS), not applicants' or tokens'.
     "maps/versions/<slug:slug>/diff": Sample("get", "/maps/versions/water_body/diff?from=1&to=1", 400,

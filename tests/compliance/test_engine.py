@@ -91,6 +91,8 @@ def test_special_use_zone_condition(small_data):
     site = next(c for c, g in zip(candidates, special, strict=True) if g.contains(c))
     result = finding(run_check(site), "special_use_zone")
     assert result.status == "warn"
+    # The message says the condition in words, never as CQL2.
+    assert "特别用途区" in result.message_zh and "GHFQMC" not in result.message_zh + result.message_en
     assert result.measures["overlap"]["m2"] == pytest.approx(geod_area(site), rel=1e-6)
 
 

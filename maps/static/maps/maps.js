@@ -569,7 +569,26 @@
         });
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
+        this._box = box;
         return box;
+      },
+      /* A page's own entry (projects.js: the lines around a site), in a group of its own. */
+      addOverlay: function (group, item) {
+        var set = this._box.querySelector('fieldset[data-group="context"]');
+        if (!set) {
+          set = el("fieldset", { "class": "bp-legend-group", "data-group": "context" });
+          set.appendChild(el("legend", {}, t("around_site_group")));
+          this._box.appendChild(set);
+        }
+        var label = el("label"), input = el("input", { type: "checkbox" });
+        input.checked = map.hasLayer(group);
+        input.addEventListener("change", function () {
+          if (input.checked) { group.addTo(map); } else { map.removeLayer(group); }
+        });
+        label.appendChild(input);
+        label.appendChild(item);
+        set.appendChild(label);
+        return this;
       }
     });
     BP.legend = new Legend().addTo(map);
@@ -718,10 +737,10 @@
 
   function drawCheck(map, group, check) {
     group.clearLayers();
-    drawGeoJSON(group, check.site, "bp-site", SITE);
     (check.findings || []).forEach(function (f) {
       if (f.conflict) { drawGeoJSON(group, f.conflict, "bp-conflict bp-conflict-" + f.layer, CONFLICT); }
     });
+    drawGeoJSON(group, check.site, "bp-site", SITE);  // last: the site's outline above the conflict fill
     var bounds = group.getBounds();
     if (bounds.isValid()) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 17 }); }
   }
@@ -775,6 +794,7 @@
   };
   BP.idle = function () { return BP.pending === 0; };
   BP.pages = {};
-  BP.util = { el: el, t: t, fmt: fmt, drawGeoJSON: drawGeoJSON, fitTo: fitTo, lonlats: lonlats };
+  BP.util = { el: el, t: t, fmt: fmt, drawGeoJSON: drawGeoJSON, fitTo: fitTo, lonlats: lonlats,
+    legendLabel: legendItem, featureSection: featureSection, featurePopup: featurePopup };
   window.BP = BP;
 })();

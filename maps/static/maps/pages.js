@@ -36,6 +36,14 @@
     return t("request_failed") + " (HTTP " + status + ")";
   }
 
+  /* "中文。 (English.)" → the visitor's language (as maps/words.py in_language does on the server). */
+  function inLanguage(text) {
+    var found = /\s*\(([^()\u4e00-\u9fff]*)\)\s*$/.exec(text || "");
+    if (!found || found.index === 0) { return text; }
+    return BP.config.lang === "en" ? found[1].trim() : text.slice(0, found.index).replace(/\s+$/, "");
+  }
+  BP.inLanguage = inLanguage;
+
   function getJSON(url, options) {
     return fetch(url, options).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (body) {
@@ -170,18 +178,36 @@
       item.appendChild(title);
       item.appendChild(el("div", {}, BP.config.lang === "en" ? f.message_en : f.message_zh));
       var area = findingArea(f.measures);
-      if (area) {
+      if (area && area.m2 > 0) {  // no "0.00 平方米" line for a rule the site met
         var line = el("div", { "class": "bp-finding-area", "data-m2": area.m2 },
           area.label + "：" + BP.areaText(area.m2) + (area.share !== null && area.share !== undefined ?
             "（" + t("share") + " " + fmt(area.share * 100, 2) + "%）" : ""));
         item.appendChild(line);
       }
+      ruleNotes(item, f);
       list.appendChild(item);
     });
     box.appendChild(list);
+    if (BP.renderNextSteps) { BP.renderNextSteps(box, check.next_steps); }
+  }
+
+  /* What the PDF says under each finding that did not pass: 处理建议, 法规依据, 主管科室. */
+  function ruleNotes(item, f) {
+    var rule = f.rule || {}, words = BP.config.words || {};
+    if (f.status === "pass" || f.status === "info") { return; }
+    var english = BP.config.lang === "en";
+    var notes = el("dl", { "class": "bp-rule-notes" });
+    [["guidance", english && rule.guidance_en ? rule.guidance_en : rule.guidance_zh],
+      ["legal_basis", rule.legal_basis], ["department", rule.department]].forEach(function (pair) {
+      if (!pair[1]) { return; }
+      notes.appendChild(el("dt", { "data-note": pair[0] }, words[pair[0]] || pair[0]));
+      notes.appendChild(el("dd", { "data-note": pair[0] }, pair[1]));
+    });
+    if (notes.childNodes.length) { item.appendChild(notes); }
   }
 
   BP.pages.check = function (map, config) {
+    if (BP.drawContext) { BP.drawContext(map, config); }
     BP.drawCheck(map, BP.highlights, config.check);
     renderCheck(document.getElementById("bp-check-result"), config.check);
   };
@@ -211,7 +237,12 @@
       fileInput.value = "";
       message(msg, t("drawn_ready"), "info");
     });
-    fileInput.addEventListener("change", function () { drawn = null; drawnGroup.clearLayers(); message(msg, ""); });
+    var fileName = document.getElementById("bp-file-name"), words = config.words || {};
+    var code = document.getElementById("bp-project-code"), repair = document.getElementById("bp-repair");
+    fileInput.addEventListener("change", function () {
+      drawn = null; drawnGroup.clearLayers(); message(msg, "");
+      if (fileName) { fileName.textContent = fileInput.files.length ? fileInput.files[0].name : words.no_file; }
+    });
     var located = /[?&]site=located\b/.test(window.location.search) && sessionStorage.getItem("bp-site");
     if (located) {
       // A parcel located on 项目定位 (its TXT read there): checked as drawn, in CGCS2000.
@@ -224,14 +255,18 @@
 
     function body() {
       var category = document.getElementById("bp-category").value;
+      var extra = {};
+      if (code && code.value.trim()) { extra.project_code = code.value.trim(); }
+      if (repair && repair.checked) { extra.repair = true; }
       if (drawn) {
         return { headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ site: drawn, category: category }) };
+          body: JSON.stringify(Object.assign({ site: drawn, category: category }, extra)) };
       }
       if (!fileInput.files.length) { return null; }
       var data = new FormData();
       data.append("file", fileInput.files[0]);
       data.append("category", category);
+      Object.keys(extra).forEach(function (k) { data.append(k, extra[k]); });
       ["zone", "crs"].forEach(function (name) {
         var value = document.getElementById("bp-" + name).value.trim();
         if (value) { data.append(name, value); }
@@ -272,7 +307,13 @@
           renderCheck(box, check);
           BP.lastCheck = check;
         })
-        .catch(function (err) { message(msg, t("file_problem") + err.message, "error"); });
+        .catch(function (err) {
+          message(msg, t("file_problem") + inLanguage(err.message), "error");
+          if (repair && /repair=true/.test(err.message)) {  // the message suggests the repair: offer it
+            document.getElementById("bp-repair-label").classList.add("bp-suggested");
+            msg.appendChild(el("div", { id: "bp-repair-hint" }, words.repair_hint));
+          }
+        });
     });
   };
 
