@@ -14,12 +14,14 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
 
+from api.ogc.caller import current
 from api.ogc.cql import GEOMETRY_NAMES, check_filter
 from api.ogc.errors import provider_error
 from blueprint.errors import BlueprintError, InvalidInput, InvalidQuery, echo
 from layers.models import Feature, FeaturePart, Layer
+from layers.sites import SITE_FIELDS, SITE_LAYER, live_features
 
-__all__ = ["LayerProvider"]
+__all__ = ["LayerProvider", "LiveLayerProvider"]
 
 _JSON_TYPES = {"string": "string", "number": "number", "integer": "integer", "date": "string"}
 
@@ -48,8 +50,7 @@ class LayerProvider(BaseProvider):
         if q:
             features = _text_search(features, q)
         unfiltered = not (bbox or properties or filterq or q)
-        # The version already knows its size: no full count for an unfiltered big layer.
-        matched = self.version.feature_count if unfiltered else features.count()
+        matched = self._size() if unfiltered else features.count()
         collection = {"type": "FeatureCollection", "features": [], "numberMatched": matched}
         offset = min(int(offset), matched)  # past the end is an empty page, not a bigint overflow
         if resulttype == "hits" or offset >= matched:
@@ -78,6 +79,16 @@ class LayerProvider(BaseProvider):
     def _active(self):
         return Feature.objects.filter(version_id=self.version.pk)
 
+    def _size(self) -> int:
+        return self.version.feature_count  # the version knows its size: no full count of a big layer
+
+    def _in_box(self, features, box: Polygon):
+        # A heavy feature is tested through its ST_Subdivide parts (few vertices each).
+        parts = FeaturePart.objects.filter(feature_id=OuterRef("id"), version_id=self.version.pk,
+                                           geom__intersects=box)
+        return features.filter(geom__bboverlaps=box).filter(
+            Q(subdivided=False, geom__intersects=box) | Q(Exists(parts), subdivided=True))
+
     def _filtered(self, bbox, properties, filterq):
         features = self._active()
         if bbox:
@@ -85,11 +96,7 @@ class LayerProvider(BaseProvider):
             # `intersects` uses the GiST index for the envelope test, then the exact one.
             box = Polygon.from_bbox(tuple(map(float, bbox)))
             box.srid = 4490
-            # A heavy feature is tested through its ST_Subdivide parts (few vertices each).
-            parts = FeaturePart.objects.filter(feature_id=OuterRef("id"), version_id=self.version.pk,
-                                               geom__intersects=box)
-            features = features.filter(geom__bboverlaps=box).filter(
-                Q(subdivided=False, geom__intersects=box) | Q(Exists(parts), subdivided=True))
+            features = self._in_box(features, box)
         for name, value in properties:
             features = features.filter(**{f"properties__{name}": self._typed(name, value)})
         if filterq is not None:
@@ -151,6 +158,31 @@ class LayerProvider(BaseProvider):
         return {"type": "Feature", "id": row["fid"], "geometry": geometry, "properties": properties}
 
 
+class LiveLayerProvider(LayerProvider):
+    """Features of a live layer (layers/sites.py: project sites), as the caller may see them.
+
+    No version: the features are read from the register's view at each request, so a new site
+    revision is served at once; the caller's project scope (blueprint.access) filters them.
+    """
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        if self.data == SITE_LAYER:  # Chinese titles (the collection's /schema shows them)
+            for name, (_, title_zh, title_en) in SITE_FIELDS.items():
+                if name in fields:
+                    fields[name]["title"] = f"{title_zh} ({title_en})"
+        return fields
+
+    def _active(self):
+        return live_features(self.data, current())
+
+    def _size(self) -> int:
+        return self._active().count()
+
+    def _in_box(self, features, box: Polygon):
+        return features.filter(geom__intersects=box)
+
+
 def _text_search(features, q: str):
     """Features Part 9 `q`: features with an attribute value containing any of the comma-separated
     terms, case-insensitively (values only, not the attribute names)."""
@@ -159,7 +191,8 @@ def _text_search(features, q: str):
         return features
     patterns = ["%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 for term in terms]
-    hit = RawSQL("EXISTS (SELECT 1 FROM jsonb_each_text(layers_feature.properties) AS kv"
+    table = features.model._meta.db_table  # layers_feature, or a live layer's view
+    hit = RawSQL(f"EXISTS (SELECT 1 FROM jsonb_each_text({table}.properties) AS kv"
                  " WHERE kv.value ILIKE ANY(%s))", [patterns], output_field=BooleanField())
     return features.alias(q_hit=hit).filter(q_hit=True)
 
