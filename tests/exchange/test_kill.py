@@ -7,7 +7,9 @@ job the dead worker left `doing` is run again by the product's own stalled-job s
 Two moments, held by real PostgreSQL locks so that the kill lands where it should: while the
 insert into the province's table waits (before the front database's commit), and after the front
 database's commit while our outbox update waits (the rows there, our outbox still pending).
-The rows are committed (the worker is another process) and removed afterwards.
+The rows are committed (the worker is another process) and removed afterwards. The same real
+worker also meets the province down for a while, then back: every row within 5 minutes of its
+return (the deadline of the wait), each once.
 """
 
 import os
@@ -24,6 +26,7 @@ import shapely
 from django.db import connection
 from shapely import affinity
 
+from exchange.management.commands.reference_province import ReferenceProvince
 from exchange.models import OutboxRow, State, Table
 from layers.services import add_site_revision
 from tests.database import app_env
@@ -143,10 +146,11 @@ def test_the_worker_killed_mid_push_and_restarted_delivers_every_row_once(
         assert states == {State.PENDING}
         assert dict((j[0], j[1]) for j in push_jobs())[job_id] == "doing"  # left by the dead worker
 
-        second = worker(front_url, log)
+        second, restarted = worker(front_url, log), time.monotonic()
         try:
             until(lambda: not OutboxRow.objects.filter(pk__in=committed).exclude(state=State.SENT).exists(),
-                  "every outbox row to be sent")
+                  "every outbox row within 5 minutes of the restart", timeout=300)
+            print(f"{moment}: every row delivered {time.monotonic() - restarted:.1f} s after the restart")
             until(lambda: dict((j[0], j[1]) for j in push_jobs())[job_id] == "succeeded",
                   "the stalled push job to succeed")
         finally:
@@ -160,3 +164,31 @@ def test_the_worker_killed_mid_push_and_restarted_delivers_every_row_once(
     assert set(in_front) == keys, "rows lost"  # 0 lost
     assert set(in_front.values()) == {1}, "rows duplicated"  # 0 duplicated
     assert attempts >= 1, log.read_text()  # run again by the stalled-job sweep, not anew
+
+
+def test_the_province_down_then_back_with_the_real_worker(committed, front_url, django_db_blocker, tmp_path):
+    keys = set(committed.values())
+    province = ReferenceProvince(front_url)
+    log = tmp_path / "worker.log"
+    with django_db_blocker.unblock():
+        province.down()
+        running = worker(front_url, log)
+        try:
+            # The push fails (connection refused) and procrastinate schedules its retry.
+            until(lambda: any(job[1] == "todo" and job[2] >= 1 for job in push_jobs()), "a failed push")
+            province.up()
+            back = time.monotonic()
+            assert not front_keys(front_url, keys)  # nothing got through while it was down
+            until(lambda: not OutboxRow.objects.filter(pk__in=committed).exclude(state=State.SENT).exists(),
+                  "every row within 5 minutes of the province's return", timeout=300)
+            print(f"every row delivered {time.monotonic() - back:.1f} s after the province came back")
+        finally:
+            province.up()
+            running.send_signal(signal.SIGTERM)
+            try:
+                running.wait(30)
+            except subprocess.TimeoutExpired:
+                running.kill()
+        in_front = front_keys(front_url, keys)
+    assert set(in_front) == keys and set(in_front.values()) == {1}  # 0 lost, 0 duplicated
+
