@@ -192,3 +192,14 @@ def test_the_province_down_then_back_with_the_real_worker(committed, front_url, 
         in_front = front_keys(front_url, keys)
     assert set(in_front) == keys and set(in_front.values()) == {1}  # 0 lost, 0 duplicated
 
+
+
+def test_a_short_stale_time_gets_heartbeats_within_it(django_db_setup):
+    """With JOB_STALE_SECONDS=4 a live worker beats every second (it used to beat every 10 s, and
+    would have been taken for dead and its running job run a second time beside it)."""
+    shown = subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c",
+                            "from django.conf import settings;"
+                            " print(settings.PROCRASTINATE_WORKER_DEFAULTS['update_heartbeat_interval'])"],
+                           env=app_env(JOB_STALE_SECONDS=str(STALE_S)), cwd=ROOT, capture_output=True,
+                           text=True, timeout=120, check=True)
+    assert float(shown.stdout.strip().splitlines()[-1]) == STALE_S / 4
