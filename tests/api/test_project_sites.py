@@ -215,3 +215,15 @@ def test_a_new_revision_is_served_at_once(client):
     again = client.get(f"{SITES}/map/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}",
                        HTTP_IF_NONE_MATCH=png["ETag"])
     assert again.status_code == 200 and again.content != png.content
+
+
+def test_its_documents_and_pages_answer(client):
+    """The collection's documents, HTML pages and the OpenAPI document of a caller who sees it."""
+    sign_in(client, Role.CITY_PLANNER)
+    for path in (f"{SITES}?f=json", f"{SITES}?f=html", f"{SITES}/items?f=html", f"{SITES}/queryables?f=json",
+                 f"{SITES}/tiles/WebMercatorQuad/metadata?f=tilejson", "/ogc/openapi?f=json"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    queryables = client.get(f"{SITES}/queryables?f=json").json()["properties"]
+    assert set(SITE_FIELDS) <= set(queryables)
+    assert "/collections/project_site/items" in client.get("/ogc/openapi?f=json").json()["paths"]
