@@ -105,9 +105,11 @@ def committed(front_url, django_db_blocker):
 
 
 def push_jobs() -> list[tuple]:
+    """(id, status, attempts) of the jobs that push: `exchange.push`, and the minute's `exchange.sync`
+    (which pushes too, under the same lock, should it be the one the worker took first)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, status, attempts FROM procrastinate_jobs WHERE task_name = 'exchange.push'"
-                       " ORDER BY id")
+        cursor.execute("SELECT id, status, attempts FROM procrastinate_jobs"
+                       " WHERE task_name IN ('exchange.push', 'exchange.sync') ORDER BY id")
         return cursor.fetchall()
 
 
