@@ -225,5 +225,6 @@ def test_its_documents_and_pages_answer(client):
         response = client.get(path)
         assert response.status_code == 200, path
     queryables = client.get(f"{SITES}/queryables?f=json").json()["properties"]
-    assert set(SITE_FIELDS) <= set(queryables)
+    assert {name: queryables[name]["title"] for name in SITE_FIELDS} == {
+        name: f"{zh} ({en})" for name, (_, zh, en) in SITE_FIELDS.items()}
     assert "/collections/project_site/items" in client.get("/ogc/openapi?f=json").json()["paths"]
