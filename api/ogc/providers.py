@@ -17,6 +17,7 @@ from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
 from api.ogc.caller import current
 from api.ogc.cql import GEOMETRY_NAMES, check_filter
 from api.ogc.errors import provider_error
+from api.ogc.geojson_pages import PostgisPage, page_text
 from blueprint.errors import BlueprintError, InvalidInput, InvalidQuery, echo
 from layers.models import Feature, FeaturePart, Layer
 from layers.sites import SITE_FIELDS, SITE_LAYER, live_features
@@ -31,12 +32,18 @@ class LayerProvider(BaseProvider):
 
     def __init__(self, provider_def: dict) -> None:
         super().__init__(provider_def)
-        self.layer = Layer.objects.select_related("active_version").get(slug=self.data)
-        self.version = self.layer.active_version
+        options = self.options or {}
+        if "version_id" in options:  # built with the API object (api.ogc.config): no query here
+            self.version_id, self.feature_count = options["version_id"], options["feature_count"]
+            self.layer_fields = options["fields"]
+        else:
+            layer = Layer.objects.select_related("active_version").get(slug=self.data)
+            self.version_id, self.feature_count = layer.active_version_id, layer.active_version.feature_count
+            self.layer_fields = layer.fields
         self._fields = self.get_fields()  # BaseProvider.fields reads this
 
     def get_fields(self) -> dict:
-        return {name: {"type": _JSON_TYPES.get(kind, "string")} for name, kind in self.layer.fields.items()}
+        return {name: {"type": _JSON_TYPES.get(kind, "string")} for name, kind in self.layer_fields.items()}
 
     def query(self, offset=0, limit=10, resulttype="results", bbox=None, datetime_=None, properties=None,
               sortby=None, select_properties=None, skip_geometry=False, q=None, filterq=None,
@@ -49,8 +56,14 @@ class LayerProvider(BaseProvider):
             raise provider_error(exc) from exc
         if q:
             features = _text_search(features, q)
-        unfiltered = not (bbox or properties or filterq or q)
-        matched = self._size() if unfiltered else features.count()
+        # A version knows its size (no full count of a big layer); a live layer has none: counted.
+        unfiltered = not (bbox or properties or filterq or q) and self.feature_count is not None
+        text_page = PostgisPage.wanted()
+        if text_page is not None and resulttype != "hits":
+            return self._text_query(text_page, features, None if unfiltered else features, offset, limit,
+                                    sortby, select_properties, skip_geometry, crs_transform_spec)
+        # The version already knows its size: no full count for an unfiltered big layer.
+        matched = self.feature_count if unfiltered else features.count()
         collection = {"type": "FeatureCollection", "features": [], "numberMatched": matched}
         offset = min(int(offset), matched)  # past the end is an empty page, not a bigint overflow
         if resulttype == "hits" or offset >= matched:
@@ -61,6 +74,18 @@ class LayerProvider(BaseProvider):
         collection["features"] = [self._feature(row, select_properties) for row in page]
         collection["numberReturned"] = len(collection["features"])
         return collection
+
+    def _text_query(self, text_page, features, counted, offset, limit, sortby, select_properties,
+                    skip_geometry, crs_transform_spec) -> dict:
+        """A JSON page: its count and its features as PostGIS writes them, in one statement."""
+        offset = min(int(offset), self.feature_count if counted is None else 2**62)
+        rows = self._rows(self._sorted(features, sortby or []), crs_transform_spec, skip_geometry)
+        drop = sorted(set(self.fields) - set(select_properties)) if select_properties else []
+        page = rows[offset:offset + int(limit)]
+        matched, count, text = page_text(page, counted, geometry=not skip_geometry, drop=drop)
+        matched = self.feature_count if counted is None else matched
+        return {"type": "FeatureCollection", "numberMatched": matched,
+                "features": text_page.placeholders(count, text), "numberReturned": count}
 
     def get(self, identifier, crs_transform_spec=None, **kwargs) -> dict:
         """Return one feature by its source feature id."""
@@ -77,17 +102,17 @@ class LayerProvider(BaseProvider):
         return self._feature(row, None)
 
     def _active(self):
-        return Feature.objects.filter(version_id=self.version.pk)
-
-    def _size(self) -> int:
-        return self.version.feature_count  # the version knows its size: no full count of a big layer
+        return Feature.objects.filter(version_id=self.version_id)
 
     def _in_box(self, features, box: Polygon):
         # A heavy feature is tested through its ST_Subdivide parts (few vertices each).
-        parts = FeaturePart.objects.filter(feature_id=OuterRef("id"), version_id=self.version.pk,
+        parts = FeaturePart.objects.filter(feature_id=OuterRef("id"), version_id=self.version_id,
                                            geom__intersects=box)
+        # A feature whose envelope lies inside the box intersects it: no exact test (most of a
+        # dense page); PostgreSQL tries the arms of an OR in order.
         return features.filter(geom__bboverlaps=box).filter(
-            Q(subdivided=False, geom__intersects=box) | Q(Exists(parts), subdivided=True))
+            Q(geom__contained=box) | Q(subdivided=False, geom__intersects=box)
+            | Q(Exists(parts), subdivided=True))
 
     def _filtered(self, bbox, properties, filterq):
         features = self._active()
@@ -175,9 +200,6 @@ class LiveLayerProvider(LayerProvider):
 
     def _active(self):
         return live_features(self.data, current())
-
-    def _size(self) -> int:
-        return self._active().count()
 
     def _in_box(self, features, box: Polygon):
         return features.filter(geom__intersects=box)

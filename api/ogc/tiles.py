@@ -17,6 +17,7 @@ from pygeoapi.util import url_join
 from api.ogc.caller import current
 from api.ogc.errors import provider_error
 from blueprint.errors import BlueprintError
+from layers import tiles as layer_tiles
 from layers.models import Layer
 from layers.sites import tile_source
 from layers.tiles import MAX_ZOOM, TILE_MATRIX_SETS, TileSpec, render_tile, tile_fields, tile_request
@@ -37,6 +38,7 @@ def tile_provider(layer: Layer, bbox: list[float] | None) -> dict:
             "version_id": layer.active_version_id, "fields": tile_fields(layer), "extent": bbox,
             "polygonal": "Polygon" in layer.geometry_type,
             "public": layer.access_level == Layer.Access.PUBLIC,
+            "parts": layer_tiles.has_parts(layer.active_version_id),
             # No version: read live (layers/sites.py), in the caller's scope, never cached unasked.
             "live": layer.active_version_id is None,
         },
@@ -48,8 +50,8 @@ def tile_spec(slug: str, options: dict, who) -> TileSpec | None:
     `who`; None when a live layer holds nothing they may see."""
     extent = options.get("extent")
     spec = TileSpec(slug, options["version_id"], options["fields"], options["polygonal"],
-                    tuple(extent) if extent else None)
-    if not options.get("live"):
+                    tuple(extent) if extent else None, options.get("parts", True))
+    if not options.get("live") or who is None:  # who None: the description only, no features
         return spec
     source = tile_source(slug, who)
     return replace(spec, live=source) if source else None
@@ -60,9 +62,7 @@ class LayerTileProvider(BaseMVTProvider):
 
     def __init__(self, provider_def: dict) -> None:
         super().__init__(provider_def)
-        extent = self.options.get("extent")
-        self.spec = TileSpec(self.data, self.options["version_id"], self.options["fields"],
-                             self.options["polygonal"], tuple(extent) if extent else None)
+        self.spec = tile_spec(self.data, self.options, None)
 
     def __repr__(self) -> str:
         return f"<LayerTileProvider> {self.data}"
