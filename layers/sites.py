@@ -41,7 +41,12 @@ SITE_FIELDS = {
 
 def visible_sites(who) -> QuerySet:
     """The current sites of the projects `who` (a principal or request) may see."""
-    return CurrentSite.objects.filter(access.projects_q(who, "project__"))
+    sites = CurrentSite.objects.filter(access.projects_q(who, "project__"))
+    try:
+        sites.query.sql_with_params()
+    except EmptyResultSet:  # a scope that holds nothing (a county planner without districts), as SQL
+        return CurrentSite.objects.filter(id__isnull=True)
+    return sites
 
 
 # The layers read live from a register rather than from imported versions: slug → the features
@@ -54,15 +59,12 @@ def live_features(slug: str, who) -> QuerySet:
     return LIVE_LAYERS[slug](who)
 
 
-def tile_source(slug: str, who) -> str | None:
+def tile_source(slug: str, who) -> str:
     """The SQL selecting (fid, properties, geom, area_m2) of the live layer's features `who` may
-    see, for the tile statement (layers/tiles.py); None when they see none. Values are bound by
-    the driver (psycopg's own quoting), not pasted."""
-    sites = live_features(slug, who).values("fid", "properties", "geom", "area_m2")
-    try:
-        statement, params = sites.query.sql_with_params()
-    except EmptyResultSet:  # a scope that can hold nothing (a county planner without districts)
-        return None
+    see, for the tile statement (layers/tiles.py). Values are bound by the driver (psycopg's own
+    quoting), not pasted."""
+    statement, params = live_features(slug, who).values("fid", "properties", "geom", "area_m2") \
+        .query.sql_with_params()
     with connection.cursor():  # compose_sql needs an open connection
         return connection.ops.compose_sql(statement, params)
 
