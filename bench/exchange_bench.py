@@ -97,13 +97,17 @@ def one_event(project, i: int) -> float:
 
 
 def burst(project, n: int) -> tuple[float, float]:
-    """Commit n events as fast as one process can; return (all committed, all in the front) s."""
+    """n events arriving at once: committed together (one transaction, so that the worker meets
+    them all at the same moment); return (writing them, their commit → all in the front) s."""
+    from django.db import transaction
+
     start = time.perf_counter()
-    keys = [event(project, 10_000 + i) for i in range(n)]
-    committed = time.perf_counter() - start
+    with transaction.atomic():
+        keys = [event(project, 10_000 + i) for i in range(n)]
+    committed = time.perf_counter()
     while len(keys_present(keys)) < n:
         time.sleep(0.1)
-    return committed, time.perf_counter() - start
+    return committed - start, time.perf_counter() - committed
 
 
 def report(latency: list[float], n: int, burst: tuple[float, float]) -> None:
@@ -119,10 +123,11 @@ def report(latency: list[float], n: int, burst: tuple[float, float]) -> None:
         f"| event → 界址 row in the front database, {len(latency)} events one at a time, p50 | {p50:.2f} s |",
         f"| same, p95 (bar ≤ {BAR_P95_S:.0f} s; the rule's limit 5 min) | {p95:.2f} s ({verdict} the bar) |",
         f"| same, max | {max(latency):.2f} s |",
-        f"| {n} events committed at once → all rows in the front database | {burst_s:.1f} s"
+        f"| {n} events committed at once (one transaction) → all rows in the front database | {burst_s:.1f} s"
         f" ({n / burst_s:.0f} events/s, {2 * n / burst_s:.0f} rows/s: each revision also invalidates the"
         " previous one) |",
-        f"| of which committing the {n} events (one process, a transaction each) | {committed_s:.1f} s |",
+        f"| writing the {n} events before that commit (one process; not part of the delivery)"
+        f" | {committed_s:.1f} s |",
     ]
     text = "\n".join(lines)
     print(text)

@@ -319,7 +319,8 @@ BLUEPRINT = {
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
 PROCRASTINATE_IMPORT_PATHS = ["blueprint.tasks", "compliance.tasks", "exchange.tasks", "layers.tasks"]
 PROCRASTINATE_WORKER_DEFAULTS = {
-    "update_heartbeat_interval": 10.0,
+    # Several heartbeats within JOB_STALE_SECONDS, or a live worker would be taken for dead.
+    "update_heartbeat_interval": min(10.0, BLUEPRINT["JOB_STALE_SECONDS"] / 4),
     "stalled_worker_timeout": float(BLUEPRINT["JOB_STALE_SECONDS"]),
 }
 

@@ -5,9 +5,10 @@ Task kinds are registered by the modules of settings.PROCRASTINATE_IMPORT_PATHS,
 ORM thread (`sync_to_async`, thread-sensitive), and procrastinate's Django app closes stale
 connections around each task.
 
-Workers send a heartbeat every 10 s. `retry_stalled_jobs` (every minute, on any worker) runs
-again the jobs of a worker silent for JOB_STALE_SECONDS; a task declared with `give_up` gets
-that call instead of a new run once its workers died JOB_MAX_ATTEMPTS times.
+Workers send a heartbeat every JOB_STALE_SECONDS / 4 (at most 10 s). `retry_stalled_jobs` (every
+15 s, on any worker) runs again the jobs of a worker silent for JOB_STALE_SECONDS (a worker killed
+mid-job, its job left `doing`); a task declared with `give_up` gets that call instead of a new run
+once its workers died JOB_MAX_ATTEMPTS times. tests/exchange/test_kill.py kills a real worker.
 """
 
 from __future__ import annotations
@@ -76,12 +77,22 @@ def _database_now():
         return cursor.fetchone()[0]
 
 
-@app.periodic(cron="* * * * *", periodic_id="retry-stalled")
+# Every 15 s (croniter's sixth field is seconds): a dead worker's job runs again within
+# JOB_STALE_SECONDS + 15 s, well inside the sharing rule's 5 minutes.
+@app.periodic(cron="* * * * * */15", periodic_id="retry-stalled")
 @app.task(name="blueprint.retry_stalled_jobs", queue="maintenance", queueing_lock="retry-stalled",
           pass_context=False)
 async def retry_stalled_jobs(timestamp: int) -> int:
-    """Every minute: run again the jobs whose worker died (no heartbeat)."""
+    """Run again the jobs whose worker died (no heartbeat)."""
     return await _retry_stalled()
+
+
+@app.periodic(cron="7 * * * *", periodic_id="prune-maintenance")
+@app.task(name="blueprint.prune_maintenance_jobs", queue="maintenance",
+          queueing_lock="prune-maintenance", pass_context=False)
+async def prune_maintenance_jobs(timestamp: int) -> None:
+    """Hourly: forget the finished sweeps of the maintenance queue (5 760 a day), not other jobs."""
+    await app.job_manager.delete_old_jobs(nb_hours=1, queue="maintenance")
 
 
 def run_until_idle(queues: list[str] | None = None) -> None:

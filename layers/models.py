@@ -7,7 +7,7 @@ from layers.codes import validate_unified_project_code
 from layers.styles import validate_field_labels, validate_style
 
 __all__ = ["Layer", "LayerVersion", "Feature", "FeaturePart", "District", "Project", "SiteRevision",
-           "Scene", "ConflictRule", "ConflictPatch"]
+           "Scene", "ConflictRule", "ConflictPatch", "CurrentSite"]
 
 
 class Layer(models.Model):
@@ -229,6 +229,22 @@ class SiteRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project.code} r{self.number}"
+
+
+class CurrentSite(models.Model):
+    """The current (latest) site revision of a project, in a layer feature's shape: the view
+    `layers_current_site` (layers/sites.py), read by the `project_site` collection and tiles."""
+
+    id = models.BigIntegerField(primary_key=True)  # the revision's id
+    fid = models.BigIntegerField()  # the project's id: the feature id of the collection and tiles
+    project = models.ForeignKey(Project, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    properties = models.JSONField(default=dict)
+    area_m2 = models.FloatField()
+    geom = models.MultiPolygonField(srid=4490, spatial_index=False)
+
+    class Meta:
+        managed = False
+        db_table = "layers_current_site"
 
 
 class Scene(models.Model):

@@ -36,7 +36,7 @@ TILE_FIELDS = {
     "agricultural_space": ["KJLX", "XZQMC"],
     "ecological_space": ["KJLX", "XZQMC"],
     "water_body": ["MC", "LX"],
-    "project_site": ["XMDM", "XMMC", "JD"],
+    "project_site": ["XMDM", "XMMC", "JD", "XZQDM"],
 }
 _CASTS = {"number": "::float8", "integer": "::bigint"}
 
@@ -55,14 +55,19 @@ def has_parts(version_id: int | None) -> bool:
 
 @dataclass(frozen=True)
 class TileSpec:
-    """What a layer's tiles are made of: its active version and how its features are drawn."""
+    """What a layer's tiles are made of: its active version and how its features are drawn.
+
+    A live layer (layers/sites.py) has no version: `live` is the SQL selecting its features
+    (fid, properties, geom, area_m2) as the caller may see them.
+    """
 
     slug: str
-    version_id: int
+    version_id: int | None
     fields: dict[str, str]
     polygonal: bool
     extent: tuple[float, float, float, float] | None  # lon/lat bounds of the version
     has_parts: bool = True  # whether any feature was subdivided (else small tiles skip the pieces)
+    live: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,9 @@ def _statement(spec: TileSpec, tile: TileRequest, output: str) -> tuple[str, dic
               "east": east, "north": north, **dict(zip(("qw", "qs", "qe", "qn"), tile.query_bounds,
                                                        strict=True))}
     keep = " AND f.area_m2 >= %(min_area)s" if spec.polygonal else ""
-    source = _PARTS if spec.has_parts and east - west < PARTS_BELOW_DEGREES else _WHOLE
+    # A live layer's SQL carries its bound values: its % doubled for the statement's own parameters.
+    source = (_LIVE.format(keep=keep, live=spec.live.replace("%", "%%")) if spec.live else
+              (_PARTS if spec.has_parts and east - west < PARTS_BELOW_DEGREES else _WHOLE).format(keep=keep))
     envelope = ("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)" if tile.mercator
                 else "ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)")
     projected = ("ST_Transform(ST_SetSRID({}, 4326), 3857)" if tile.mercator else "ST_SetSRID({}, 4326)")
@@ -179,7 +186,7 @@ def _statement(spec: TileSpec, tile: TileRequest, output: str) -> tuple[str, dic
                       if kind in _CASTS else f", s.properties->>{_literal(name)} AS {_identifier(name)}"
                       for name, kind in spec.fields.items()) if output == _MVT_OUTPUT else ""
     geometry = projected.format("ST_Simplify(s.g, %(tol)s)")
-    statement = _TILE_SQL.format(envelope=envelope, source=source.format(keep=keep), columns=columns,
+    statement = _TILE_SQL.format(envelope=envelope, source=source, columns=columns,
                                  geometry=geometry, output=output)
     return statement, params
 
@@ -206,6 +213,10 @@ _WKB_OUTPUT = "ST_AsBinary(t.geom)"
 
 _WHOLE = """SELECT f.fid, f.properties, ST_ClipByBox2D(f.geom, b.q) AS g FROM layers_feature f, b
   WHERE f.version_id = %(v)s AND f.geom && b.q{keep}"""
+
+# A live layer's features (a subquery whose values are already bound), the same columns.
+_LIVE = """SELECT f.fid, f.properties, ST_ClipByBox2D(f.geom, b.q) AS g FROM ({live}) f, b
+  WHERE f.geom && b.q{keep}"""
 
 # Heavy polygons in a small tile: only their pieces (≤ SUBDIVIDE_MAX_VERTICES) in the tile, merged
 # again per feature so that no seam between pieces shows.

@@ -129,8 +129,9 @@ def execute_from_django(api_function, request: HttpRequest, *args,
             return ogc_response(exc)
         finally:
             CALLER.reset(caller)
+        json_types = ("application/json", "application/schema+json")  # queryables: a JSON Schema
         if status == 200 and api_function in DOCUMENTS \
-                and headers.get("Content-Type", "").startswith("application/json"):
+                and headers.get("Content-Type", "").startswith(json_types):
             content = tidy(content, api.base_url, request.build_absolute_uri())
         if isinstance(content, str) and headers.get("Content-Type", "").startswith("text/html"):
             content = localise(content, getattr(request, "csp_nonce", ""))

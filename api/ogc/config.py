@@ -9,6 +9,7 @@ from api.ogc.tiles import tile_provider
 from api.ogc.uris import CRS84, EPSG
 from layers.crs import CHINA_BOUNDS
 from layers.models import Layer
+from layers.sites import LIVE_LAYERS
 
 __all__ = ["CRS84", "EPSG", "OUTPUT_CRS", "STORAGE_CRS", "DEFAULT_ITEMS", "MAX_ITEMS", "build_config",
            "visible_layers"]
@@ -30,7 +31,7 @@ def visible_layers(access_key: tuple) -> list[Layer]:
     """
     levels, extra = access_key
     return list(Layer.objects.select_related("active_version")
-                .filter(active_version__isnull=False)
+                .filter(Q(active_version__isnull=False) | Q(slug__in=LIVE_LAYERS))
                 .filter(Q(access_level__in=levels) | Q(slug__in=extra)).order_by("slug"))
 
 
@@ -75,20 +76,26 @@ def _collection(layer: Layer, base_url: str) -> dict:
     if layer.kind == Layer.Kind.RASTER:
         return raster_collection(layer, base_url)
     version = layer.active_version
-    bbox = list(version.extent.extent) if version.extent else list(CHINA_BOUNDS)
+    if version is None:  # a live layer (layers/sites.py): read from its register, in the caller's scope
+        bbox = list(CHINA_BOUNDS)
+        description = {"zh": f"{layer.title_zh}（实时：各项目现行红线，按权限范围）",
+                       "en": f"{layer.title_en} (live: the current site of each project you may see)"}
+    else:
+        bbox = list(version.extent.extent) if version.extent else list(CHINA_BOUNDS)
+        description = {"zh": f"{layer.title_zh}（第 {version.number} 版，{version.feature_count} 个要素）",
+                       "en": f"{layer.title_en} (version {version.number}, {version.feature_count} features)"}
     return {
         "type": "collection",
         "title": {"zh": layer.title_zh, "en": layer.title_en},
-        "description": {"zh": f"{layer.title_zh}（第 {version.number} 版，{version.feature_count} 个要素）",
-                        "en": f"{layer.title_en} (version {version.number},"
-                              f" {version.feature_count} features)"},
+        "description": description,
         "keywords": [layer.slug, layer.access_level],  # slug and access level first: the audit reads them
         "extents": {"spatial": {"bbox": bbox, "crs": CRS84}},
         "links": [{"type": "application/json", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
                    "title": "地图瓦片 (map tiles, PNG)",
                    "href": f"{base_url}/collections/{layer.slug}/map/tiles"}],
         "providers": [{
-            "type": "feature", "name": "api.ogc.providers.LayerProvider", "data": layer.slug,
+            "type": "feature", "data": layer.slug,
+            "name": "api.ogc.providers." + ("LiveLayerProvider" if version is None else "LayerProvider"),
             "id_field": "fid",
             # Stored lon/lat in CGCS2000. pygeoapi is told CRS84 (identical within centimetres)
             # because 0.24 mishandles a latitude-first storage CRS (its issue #2102: it would flip
@@ -96,7 +103,8 @@ def _collection(layer: Layer, base_url: str) -> dict:
             # (api/ogc/documents.py). Output in EPSG:4490 is flipped latitude-first by the provider.
             "storage_crs": CRS84, "crs": OUTPUT_CRS,
             # What the provider needs, read once per registry state (api.ogc.adapter), not per request.
-            "options": {"version_id": version.pk, "feature_count": version.feature_count,
+            "options": {"version_id": version.pk if version else None,
+                        "feature_count": version.feature_count if version else None,
                         "fields": dict(layer.fields)},
         }, tile_provider(layer, bbox)],
     }

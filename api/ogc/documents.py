@@ -15,6 +15,7 @@ import re
 from urllib.parse import urljoin
 
 from pygeoapi.api import describe_collections, landing_page
+from pygeoapi.api.itemtypes import get_collection_queryables
 from pygeoapi.api.processes import describe_processes
 from pygeoapi.api.tiles import (
     get_collection_tiles,
@@ -24,12 +25,13 @@ from pygeoapi.api.tiles import (
 )
 
 from api.ogc.config import STORAGE_CRS
+from layers.sites import SITE_FIELDS, SITE_LAYER
 
 __all__ = ["DOCUMENTS", "tidy"]
 
 # pygeoapi API functions whose JSON answer is tidied (never items: those are data, and correct).
 DOCUMENTS = {landing_page, describe_collections, get_collection_tiles, get_collection_tiles_metadata,
-             tilematrixsets, tilematrixset, describe_processes}
+             tilematrixsets, tilematrixset, describe_processes, get_collection_queryables}
 _TEMPLATE = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 _COVERAGE_REL = "http://www.opengis.net/def/rel/ogc/1.0/coverage"
 _GEOTIFF = "image/tiff"
@@ -43,10 +45,21 @@ def tidy(content: str, base_url: str, self_url: str) -> str:
     except ValueError:
         return content
     _walk(document, base_url.rstrip("/") + "/")
+    _queryable_titles(document)
     links = document.get("links") if isinstance(document, dict) else None
     if isinstance(links, list) and not any(link.get("rel") == "self" for link in links):
         links.insert(0, {"rel": "self", "type": "application/json", "href": self_url})
     return json.dumps(document, ensure_ascii=False)
+
+
+def _queryable_titles(document) -> None:
+    """pygeoapi titles each queryable by its name; the project sites' get their Chinese titles."""
+    if not isinstance(document, dict) \
+            or f"/collections/{SITE_LAYER}/queryables" not in str(document.get("$id")):
+        return
+    for name, spec in document.get("properties", {}).items():
+        if name in SITE_FIELDS and isinstance(spec, dict):
+            spec["title"] = f"{SITE_FIELDS[name][1]} ({SITE_FIELDS[name][2]})"
 
 
 def _walk(node, base: str) -> None:

@@ -16,16 +16,17 @@ from http import HTTPStatus
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.ogc import raster
-from api.ogc.tile_views import cached, visible_tile_provider
+from api.ogc.tile_views import cached, live_or_cached, visible_tile_provider
+from api.ogc.tiles import tile_spec
 from api.ogc.uris import CRS84
 from blueprint import access
 from blueprint.caching import etag as tile_etag
 from blueprint.caching import not_modified
 from blueprint.errors import InvalidInput, echo
-from layers.map_tiles import render_map_tile
+from layers.map_tiles import EMPTY_PNG, render_map_tile
 from layers.models import Layer
 from layers.styles import layer_style
-from layers.tiles import TILE_MATRIX_SETS, TileSpec, tile_request
+from layers.tiles import TILE_MATRIX_SETS, tile_request
 
 __all__ = ["collection_map_tile", "collection_map_tilesets", "MAP_TILE_REVISION"]
 
@@ -48,16 +49,16 @@ def collection_map_tile(request: HttpRequest, slug: str, tileMatrixSetId: str, t
     options = provider["options"]
     layer = Layer.objects.filter(slug=slug).values("slug", "access_level", "style").first()
     style = layer_style(slug, layer["style"] if layer else None)
-    etag = tile_etag(MAP_TILE_REVISION, slug, options["version_id"], json.dumps(style, sort_keys=True),
-                     f"{tile.tms}/{tile.z}/{tile.y}/{tile.x}")
-    if not_modified(request, etag):
-        return cached(HttpResponse(status=HTTPStatus.NOT_MODIFIED), etag, provider)
-    extent = options.get("extent")
-    spec = TileSpec(slug, options["version_id"], options["fields"], options["polygonal"],
-                    tuple(extent) if extent else None, options.get("parts", True))
-    response = HttpResponse(render_map_tile(spec, tile, style))
+    etag = None
+    if not options.get("live"):  # a live layer's PNG is tagged by its content once drawn
+        etag = tile_etag(MAP_TILE_REVISION, slug, options["version_id"], json.dumps(style, sort_keys=True),
+                         f"{tile.tms}/{tile.z}/{tile.y}/{tile.x}")
+        if not_modified(request, etag):
+            return cached(HttpResponse(status=HTTPStatus.NOT_MODIFIED), etag, provider)
+    spec = tile_spec(slug, options, access.principal(request))  # None: nothing the caller may see
+    response = HttpResponse(render_map_tile(spec, tile, style) if spec else EMPTY_PNG)
     access.record_layer_read(request, layer, f"map/{tile.tms}/{tile.z}/{tile.y}/{tile.x}")
-    return cached(response, etag, provider, "image/png")
+    return live_or_cached(request, response, etag, provider, "image/png")
 
 
 def collection_map_tilesets(request: HttpRequest, slug: str) -> HttpResponse:

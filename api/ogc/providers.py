@@ -14,13 +14,15 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
 
+from api.ogc.caller import current
 from api.ogc.cql import GEOMETRY_NAMES, check_filter
 from api.ogc.errors import provider_error
 from api.ogc.geojson_pages import PostgisPage, page_text
 from blueprint.errors import BlueprintError, InvalidInput, InvalidQuery, echo
 from layers.models import Feature, FeaturePart, Layer
+from layers.sites import SITE_FIELDS, SITE_LAYER, live_features
 
-__all__ = ["LayerProvider"]
+__all__ = ["LayerProvider", "LiveLayerProvider"]
 
 _JSON_TYPES = {"string": "string", "number": "number", "integer": "integer", "date": "string"}
 
@@ -54,7 +56,8 @@ class LayerProvider(BaseProvider):
             raise provider_error(exc) from exc
         if q:
             features = _text_search(features, q)
-        unfiltered = not (bbox or properties or filterq or q)
+        # A version knows its size (no full count of a big layer); a live layer has none: counted.
+        unfiltered = not (bbox or properties or filterq or q) and self.feature_count is not None
         text_page = PostgisPage.wanted()
         if text_page is not None and resulttype != "hits":
             return self._text_query(text_page, features, None if unfiltered else features, offset, limit,
@@ -101,6 +104,16 @@ class LayerProvider(BaseProvider):
     def _active(self):
         return Feature.objects.filter(version_id=self.version_id)
 
+    def _in_box(self, features, box: Polygon):
+        # A heavy feature is tested through its ST_Subdivide parts (few vertices each).
+        parts = FeaturePart.objects.filter(feature_id=OuterRef("id"), version_id=self.version_id,
+                                           geom__intersects=box)
+        # A feature whose envelope lies inside the box intersects it: no exact test (most of a
+        # dense page); PostgreSQL tries the arms of an OR in order.
+        return features.filter(geom__bboverlaps=box).filter(
+            Q(geom__contained=box) | Q(subdivided=False, geom__intersects=box)
+            | Q(Exists(parts), subdivided=True))
+
     def _filtered(self, bbox, properties, filterq):
         features = self._active()
         if bbox:
@@ -108,14 +121,7 @@ class LayerProvider(BaseProvider):
             # `intersects` uses the GiST index for the envelope test, then the exact one.
             box = Polygon.from_bbox(tuple(map(float, bbox)))
             box.srid = 4490
-            # A heavy feature is tested through its ST_Subdivide parts (few vertices each).
-            parts = FeaturePart.objects.filter(feature_id=OuterRef("id"), version_id=self.version_id,
-                                               geom__intersects=box)
-            # A feature whose envelope lies inside the box intersects it: no exact test (most of a
-            # dense page); PostgreSQL tries the arms of an OR in order.
-            features = features.filter(geom__bboverlaps=box).filter(
-                Q(geom__contained=box) | Q(subdivided=False, geom__intersects=box)
-                | Q(Exists(parts), subdivided=True))
+            features = self._in_box(features, box)
         for name, value in properties:
             features = features.filter(**{f"properties__{name}": self._typed(name, value)})
         if filterq is not None:
@@ -177,6 +183,28 @@ class LayerProvider(BaseProvider):
         return {"type": "Feature", "id": row["fid"], "geometry": geometry, "properties": properties}
 
 
+class LiveLayerProvider(LayerProvider):
+    """Features of a live layer (layers/sites.py: project sites), as the caller may see them.
+
+    No version: the features are read from the register's view at each request, so a new site
+    revision is served at once; the caller's project scope (blueprint.access) filters them.
+    """
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        if self.data == SITE_LAYER:  # Chinese titles (the collection's /schema shows them)
+            for name, (_, title_zh, title_en) in SITE_FIELDS.items():
+                if name in fields:
+                    fields[name]["title"] = f"{title_zh} ({title_en})"
+        return fields
+
+    def _active(self):
+        return live_features(self.data, current())
+
+    def _in_box(self, features, box: Polygon):
+        return features.filter(geom__intersects=box)
+
+
 def _text_search(features, q: str):
     """Features Part 9 `q`: features with an attribute value containing any of the comma-separated
     terms, case-insensitively (values only, not the attribute names)."""
@@ -185,7 +213,8 @@ def _text_search(features, q: str):
         return features
     patterns = ["%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 for term in terms]
-    hit = RawSQL("EXISTS (SELECT 1 FROM jsonb_each_text(layers_feature.properties) AS kv"
+    table = features.model._meta.db_table  # layers_feature, or a live layer's view
+    hit = RawSQL(f"EXISTS (SELECT 1 FROM jsonb_each_text({table}.properties) AS kv"
                  " WHERE kv.value ILIKE ANY(%s))", [patterns], output_field=BooleanField())
     return features.alias(q_hit=hit).filter(q_hit=True)
 

@@ -3,11 +3,13 @@
 pygeoapi's tile function cannot set response headers from the provider, so the ETag (layer
 version + tile address), Cache-Control and the 304 on If-None-Match are added here. A 304 is
 answered before any tile work, but after the visibility check: a hidden layer's tile is a 404
-whatever the caller sends.
+whatever the caller sends. A live layer (project sites) has no version: its tile is made at each
+request (a new revision shows at once), its ETag is the content's and it is `no-cache`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from http import HTTPStatus
 
 import pygeoapi.api.tiles as tiles_api
@@ -19,7 +21,7 @@ from blueprint.caching import etag as tile_etag
 from blueprint.caching import not_modified
 from layers.tiles import TILE_MATRIX_SETS
 
-__all__ = ["collection_tile", "collection_tileset", "visible_tile_provider", "cached"]
+__all__ = ["collection_tile", "collection_tileset", "visible_tile_provider", "cached", "live_or_cached"]
 
 TILE_REVISION = "1"  # bump when the tile SQL or the attribute choice changes what a tile holds
 MAX_AGE = 300  # seconds a client may reuse a tile before asking again (then a cheap 304)
@@ -30,7 +32,7 @@ def collection_tile(request: HttpRequest, collection_id: str, tileMatrixSetId: s
     """One vector tile through pygeoapi, with ETag, Cache-Control and 304."""
     provider = visible_tile_provider(request, collection_id)
     etag = None
-    if provider is not None:
+    if provider is not None and not provider["options"].get("live"):
         address = f"{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"
         etag = tile_etag(TILE_REVISION, collection_id, provider["options"]["version_id"], address)
         if not_modified(request, etag):
@@ -40,8 +42,8 @@ def collection_tile(request: HttpRequest, collection_id: str, tileMatrixSetId: s
         request.GET["f"] = "mvt"
     response = execute_from_django(tiles_api.get_collection_tiles_data, request, collection_id,
                                    tileMatrixSetId, tileMatrix, tileRow, tileCol, skip_valid_check=True)
-    if response.status_code in (HTTPStatus.OK, HTTPStatus.NO_CONTENT) and etag:
-        return cached(response, etag, provider)
+    if response.status_code in (HTTPStatus.OK, HTTPStatus.NO_CONTENT) and provider is not None:
+        return live_or_cached(request, response, etag, provider)
     if response.status_code >= HTTPStatus.BAD_REQUEST:
         response["Content-Type"] = "application/json"  # pygeoapi leaves the MVT type on its errors
     return response
@@ -66,12 +68,25 @@ def visible_tile_provider(request: HttpRequest, collection_id: str) -> dict | No
     return next((p for p in resource.get("providers", []) if p.get("type") == "tile"), None)
 
 
+def live_or_cached(request: HttpRequest, response: HttpResponse, etag: str | None, provider: dict,
+                   content_type: str = MVT_MIMETYPE) -> HttpResponse:
+    """`cached(response)`; a live layer's tile (no `etag` beforehand) tagged by its content, and
+    a 304 when the caller holds that content already."""
+    if etag is None:
+        etag = tile_etag(TILE_REVISION, "live", hashlib.sha256(response.content).hexdigest())
+        if not_modified(request, etag):
+            response = HttpResponse(status=HTTPStatus.NOT_MODIFIED)
+    return cached(response, etag, provider, content_type)
+
+
 def cached(response: HttpResponse, etag: str, provider: dict,
            content_type: str = MVT_MIMETYPE) -> HttpResponse:
     """The tile response with its ETag, Cache-Control (public for public layers) and Vary."""
     scope = "public" if provider["options"].get("public") else "private"
     response["ETag"] = etag
-    response["Cache-Control"] = f"{scope}, max-age={MAX_AGE}"
+    # A live layer changes with every new revision: the client asks each time (a 304 if unchanged).
+    response["Cache-Control"] = f"{scope}, no-cache" if provider["options"].get("live") \
+        else f"{scope}, max-age={MAX_AGE}"
     response["Vary"] = "Cookie, Authorization"  # what a caller may see depends on who it is
     if response.status_code == HTTPStatus.OK:
         response["Content-Type"] = content_type

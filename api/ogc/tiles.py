@@ -7,18 +7,22 @@ statement, an empty one none.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pygeoapi.models.provider.base import TileMatrixSetEnum, TileSetMetadata
 from pygeoapi.provider.base import ProviderItemNotFoundError
 from pygeoapi.provider.base_mvt import BaseMVTProvider
 from pygeoapi.util import url_join
 
+from api.ogc.caller import current
 from api.ogc.errors import provider_error
 from blueprint.errors import BlueprintError
 from layers import tiles as layer_tiles
 from layers.models import Layer
+from layers.sites import tile_source
 from layers.tiles import MAX_ZOOM, TILE_MATRIX_SETS, TileSpec, render_tile, tile_fields, tile_request
 
-__all__ = ["LayerTileProvider", "tile_provider", "MVT_MIMETYPE"]
+__all__ = ["LayerTileProvider", "tile_provider", "tile_spec", "MVT_MIMETYPE"]
 
 MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
 _JSON_TYPES = {"number": "Number", "integer": "Number"}
@@ -35,8 +39,22 @@ def tile_provider(layer: Layer, bbox: list[float] | None) -> dict:
             "polygonal": "Polygon" in layer.geometry_type,
             "public": layer.access_level == Layer.Access.PUBLIC,
             "parts": layer_tiles.has_parts(layer.active_version_id),
+            # No version: read live (layers/sites.py), in the caller's scope, never cached unasked.
+            "live": layer.active_version_id is None,
         },
     }
+
+
+def tile_spec(slug: str, options: dict, who) -> TileSpec | None:
+    """What the tiles of a collection's tile provider (its `options`) are made of for the caller
+    `who`; None when a live layer holds nothing they may see."""
+    extent = options.get("extent")
+    spec = TileSpec(slug, options["version_id"], options["fields"], options["polygonal"],
+                    tuple(extent) if extent else None, options.get("parts", True))
+    if not options.get("live") or who is None:  # who None: the description only, no features
+        return spec
+    source = tile_source(slug, who)
+    return replace(spec, live=source) if source else None
 
 
 class LayerTileProvider(BaseMVTProvider):
@@ -44,10 +62,7 @@ class LayerTileProvider(BaseMVTProvider):
 
     def __init__(self, provider_def: dict) -> None:
         super().__init__(provider_def)
-        options = self.options
-        extent = options.get("extent")
-        self.spec = TileSpec(self.data, options["version_id"], options["fields"], options["polygonal"],
-                             tuple(extent) if extent else None, options.get("parts", True))
+        self.spec = tile_spec(self.data, self.options, None)
 
     def __repr__(self) -> str:
         return f"<LayerTileProvider> {self.data}"
@@ -68,7 +83,9 @@ class LayerTileProvider(BaseMVTProvider):
     def get_tiles(self, layer=None, tileset=None, z=None, y=None, x=None, format_=None) -> bytes | None:
         """The tile's MVT bytes, or None (pygeoapi answers 204) when it holds no feature."""
         try:
-            return render_tile(self.spec, tile_request(tileset, z, y, x))
+            tile = tile_request(tileset, z, y, x)
+            spec = tile_spec(self.data, self.options, current())  # a live layer: the caller's scope
+            return render_tile(spec, tile) if spec else None
         except BlueprintError as exc:  # a tile outside the matrix stays a 404, a bad index a 400
             raise provider_error(exc) from exc
 
