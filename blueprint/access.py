@@ -48,6 +48,7 @@ class Perm(StrEnum):
     MANAGE_USERS = "manage_users"  # users, roles, district scopes, tokens, login lock-outs, 2FA devices
     READ_AUDIT = "read_audit"  # read and export the audit log
     SHARE_DATA = "share_data"  # the sharing page: rows sent to the province, re-sending them
+    MONITOR = "monitor"  # the operator page, its alerts, and the access and error logs
 
 
 # 三员分立: the system administrator runs the data (layers, rule sets, configuration) and may use
@@ -55,11 +56,13 @@ class Perm(StrEnum):
 # administrator only reads and exports the audit log. No role holds two of the three jobs.
 _DATA = frozenset({Perm.IMPORT_LAYERS, Perm.EDIT_RULESETS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
                    Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA})
+# Running the service (monitoring, alerts, service logs) is the system administrator's job too.
+_OPERATE = frozenset({Perm.MONITOR})
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
-    Role.SYSTEM_ADMIN: _DATA,
+    Role.SYSTEM_ADMIN: _DATA | _OPERATE,
     Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_USERS}),
     Role.AUDIT_ADMIN: frozenset({Perm.READ_AUDIT}),
-    Role.ADMINISTRATOR: _DATA,  # deprecated alias of the system administrator
+    Role.ADMINISTRATOR: _DATA | _OPERATE,  # deprecated alias of the system administrator
     Role.CITY_PLANNER: frozenset({Perm.IMPORT_LAYERS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
                                   Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA}),
     Role.COUNTY_PLANNER: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS,
@@ -75,6 +78,7 @@ INTERFACE_PERMS: dict[str, frozenset[Perm]] = {
     Interface.CHECKS: frozenset({Perm.RUN_CHECKS, Perm.RERUN_CHECKS, Perm.READ_REPORTS}),
     Interface.COMPLIANCE_PROCESS: frozenset({Perm.RUN_CHECKS, Perm.READ_REPORTS}),
     Interface.EXCHANGE_NOTIFY: frozenset(),
+    Interface.METRICS: frozenset(),
 }
 
 # Red-line and farmland detail (restricted) is for the city level; county planners meet it

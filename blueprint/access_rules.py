@@ -46,6 +46,8 @@ PROCESS = Rule(Perm.RUN_CHECKS, Interface.COMPLIANCE_PROCESS)
 RULES: list[tuple[str, Rule]] = [
     ("", PAGE),
     ("healthz", PUBLIC),  # ok or not to anyone; the detail to operators (blueprint.views.healthz)
+    # Prometheus: a token with the metrics interface, or (the view checks) the local network.
+    ("metrics", Rule(interface=Interface.METRICS)),
     ("accounts/*", PUBLIC),  # login, logout
     ("oidc/*", PUBLIC),  # OpenID Connect callbacks, when enabled
     ("admin/*", Rule(people_only=True)),  # the admin checks staff and the policy itself
@@ -61,6 +63,7 @@ RULES: list[tuple[str, Rule]] = [
     ("api/gate/*", Rule(Perm.CALL_GATE, Interface.GATE)),
     ("api/imagery*", LAYER_READ),  # imagery (being built): per-layer levels inside
     ("tiles/*", LAYER_READ),  # imagery / vector tiles (being built)
+    ("maps/ops*", Rule(Perm.MONITOR, people_only=True)),  # the operator page and its acknowledgements
     ("maps/*", PAGE),  # map pages and their data endpoints (/maps/data/…)
     # The province tells us it wrote feedback: we read it back (exchange/).
     ("exchange/notify", Rule(Perm.SHARE_DATA, Interface.EXCHANGE_NOTIFY)),

@@ -40,6 +40,7 @@ ACTIONS = {
     "password.change": "修改口令 password changed", "otp.enrol": "绑定动态口令 2FA enrolled",
     "otp.verify": "动态口令验证 2FA verified", "otp.failed": "动态口令错误 2FA code refused",
     "otp.reset": "重置动态口令 2FA device reset",
+    "alert.acknowledge": "确认告警 alert acknowledged",
 }
 
 

@@ -14,4 +14,6 @@ urlpatterns = [
     path("maps/data/locate", views.locate_data, name="locate-data"),
     path("maps/data/<slug:slug>", views.layer_features, name="layer-features"),
     path("maps/language/<str:code>", views.language, name="language"),
+    path("maps/ops/", views.ops, name="ops"),
+    path("maps/ops/alerts/<int:alert_id>/ack", views.ops_acknowledge, name="ops-ack"),
 ]

@@ -9,11 +9,13 @@ from django.conf import settings
 from django.http import HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from blueprint.errors import BlueprintError, InvalidInput, NotFound, page_response, problem_response
+from blueprint.ops import alerts, probes
 from compliance import services as checks
 from layers.crs import area_units
 from layers.models import Layer, Project
@@ -189,3 +191,18 @@ def language(request, code: str):
 
 def _geojson(geom) -> dict:
     return json.loads(geom.geojson)
+
+
+@require_GET
+def ops(request):
+    """The operator page (运维监控): the service at a glance and its alerts."""
+    return render(request, "maps/ops.html", {"s": probes.snapshot(), "alerts": alerts.recent(),
+                                             "thresholds": settings.MONITORING})
+
+
+@page_errors
+@require_POST
+def ops_acknowledge(request, alert_id: int):
+    """Acknowledge an alert (audited), back to the operator page."""
+    alerts.acknowledge(alert_id, request=request)
+    return HttpResponseRedirect(reverse("maps:ops"))
