@@ -546,3 +546,17 @@ def test_the_prometheus_rules_fire_on_the_same_conditions(tmp_path):
     tests.write_text(PROMTOOL_TESTS.format(rules=SHIPPED), encoding="utf-8")
     run = subprocess.run([promtool, "test", "rules", str(tests)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_queue_evaluates_the_rules_every_minute_and_prunes_the_log_daily(thresholds):
+    from blueprint.ops import tasks as ops_tasks
+    from blueprint.tasks import app, run_until_idle
+
+    schedules = {pid: p.cron for (_, pid), p in app.periodic_registry.periodic_tasks.items()}
+    assert schedules["evaluate-alerts"] == "* * * * *" and schedules["prune-service-log"] == "17 3 * * *"
+    thresholds(QUEUE_STUCK_SECONDS=600)
+    _no_queue_state()
+    _job("monitor-stuck", waited_s=900)
+    ops_tasks.evaluate_alerts.defer(timestamp=0)
+    run_until_idle(["maintenance"])  # a real worker, on this test's connection
+    assert Alert.objects.filter(kind="queue_stuck", resolved_at__isnull=True).exists()
