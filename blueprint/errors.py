@@ -34,6 +34,7 @@ __all__ = [
     "TooManyRequests",
     "ServerError",
     "QueryTimeout",
+    "DatabaseUnavailable",
     "PROBLEM_BASE",
     "PROBLEM_JSON",
     "echo",
@@ -215,6 +216,16 @@ class QueryTimeout(BlueprintError):
     code = "query-timeout"
     ogc_code = "ServiceUnavailable"
     title = _("Query timed out")
+
+
+class DatabaseUnavailable(BlueprintError):
+    """The database is down, restarting, out of connections or locked past DB_LOCK_TIMEOUT_MS: the
+    request was not carried out and may be sent again (Retry-After)."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "database-unavailable"
+    ogc_code = "ServiceUnavailable"
+    title = _("Database unavailable")
 
 
 _BY_STATUS = {int(cls.status): cls for cls in (
