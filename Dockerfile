@@ -15,10 +15,10 @@ COPY fixtures fixtures
 COPY locale locale
 COPY manage.py ./
 RUN pip install --no-cache-dir .
-ENV BLUEPRINT_DATA_DIR=/data
+ENV BLUEPRINT_DATA_DIR=/data PROMETHEUS_MULTIPROC_DIR=/data/prometheus
 EXPOSE 8000
 # Migrate, load the demo data, then serve; the background worker runs beside gunicorn.
 CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py compilemessages -v0 \
  && python manage.py collectstatic --noinput -v0 && python manage.py load_demo \
- && (python manage.py procrastinate worker &) \
+ && mkdir -p $PROMETHEUS_MULTIPROC_DIR && (python manage.py procrastinate worker &) \
  && exec gunicorn -c python:blueprint.gunicorn_conf blueprint.wsgi --bind 0.0.0.0:8000 --workers ${WEB_WORKERS:-2} --access-logfile -"]

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from blueprint import access
 from blueprint.caching import not_modified
 from blueprint.errors import InvalidInput, NotFound, echo
+from blueprint.ops.metrics import TILE_SECONDS
 from layers.models import Layer
 from layers.mosaic import TILE_FORMATS, layer_scenes, render_tile, tile_etag, tile_scenes
 from layers.services import audit_refused_layer
@@ -55,7 +56,8 @@ def tile(request: HttpRequest, slug: str, z: int, x: int, y: int, fmt: str) -> H
         return HttpResponse(status=304, headers=headers)
     if not chosen:  # outside every footprint (OGC API Tiles: an empty tile may answer 204)
         return HttpResponse(status=204, headers=headers)
-    content = render_tile(chosen, z, x, y, fmt)
+    with TILE_SECONDS.labels(fmt).time():
+        content = render_tile(chosen, z, x, y, fmt)
     return HttpResponse(content, content_type=TILE_FORMATS[fmt][1], headers=headers)
 
 

@@ -54,6 +54,7 @@ class Perm(StrEnum):
     REVIEW_SUBMISSIONS = "review_submissions"  # the city accepts or returns counties' submissions
     OVERRIDE_QUALITY = "override_quality"  # activate a version despite blocking quality failures
     READ_STATISTICS = "read_statistics"  # the statistics dashboard, its exports and monthly reports
+    MONITOR = "monitor"  # the operator page, its alerts, and the access and error logs
 
 
 # 三员分立: the system administrator runs the data (layers, rule sets, configuration) and may use
@@ -62,11 +63,13 @@ class Perm(StrEnum):
 _DATA = frozenset({Perm.IMPORT_LAYERS, Perm.EDIT_RULESETS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
                    Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA, Perm.REVIEW_PLANS,
                    Perm.REVIEW_SUBMISSIONS, Perm.OVERRIDE_QUALITY, Perm.READ_STATISTICS})
+# Running the service (monitoring, alerts, service logs) is the system administrator's job too.
+_OPERATE = frozenset({Perm.MONITOR})
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
-    Role.SYSTEM_ADMIN: _DATA,
+    Role.SYSTEM_ADMIN: _DATA | _OPERATE,
     Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_USERS}),
     Role.AUDIT_ADMIN: frozenset({Perm.READ_AUDIT}),
-    Role.ADMINISTRATOR: _DATA,  # deprecated alias of the system administrator
+    Role.ADMINISTRATOR: _DATA | _OPERATE,  # deprecated alias of the system administrator
     Role.CITY_PLANNER: frozenset({Perm.IMPORT_LAYERS, Perm.RUN_CHECKS, Perm.RERUN_CHECKS,
                                   Perm.READ_REPORTS, Perm.CALL_GATE, Perm.SHARE_DATA,
                                   Perm.REVIEW_PLANS, Perm.REVIEW_SUBMISSIONS, Perm.READ_STATISTICS}),
@@ -86,6 +89,7 @@ INTERFACE_PERMS: dict[str, frozenset[Perm]] = {
     Interface.EXCHANGE_NOTIFY: frozenset(),
     Interface.DATA_SUBMISSION: frozenset({Perm.SUBMIT_DATA}),
     Interface.STATISTICS: frozenset({Perm.READ_STATISTICS}),
+    Interface.METRICS: frozenset(),
 }
 
 # Red-line and farmland detail (restricted) is for the city level; county planners meet it

@@ -46,6 +46,8 @@ PROCESS = Rule(Perm.RUN_CHECKS, Interface.COMPLIANCE_PROCESS)
 RULES: list[tuple[str, Rule]] = [
     ("", PAGE),
     ("healthz", PUBLIC),  # ok or not to anyone; the detail to operators (blueprint.views.healthz)
+    # Prometheus: a token with the metrics interface, or (the view checks) the local network.
+    ("metrics", Rule(interface=Interface.METRICS)),
     ("accounts/*", PUBLIC),  # login, logout
     ("oidc/*", PUBLIC),  # OpenID Connect callbacks, when enabled
     ("admin/*", Rule(people_only=True)),  # the admin checks staff and the policy itself
@@ -73,6 +75,7 @@ RULES: list[tuple[str, Rule]] = [
     # The province reads the statistics with its token; a county planner sees its districts.
     ("api/statistics*", Rule(Perm.READ_STATISTICS, Interface.STATISTICS)),
     ("maps/statistics*", Rule(Perm.READ_STATISTICS, people_only=True)),  # not applicants: 403
+    ("maps/ops*", Rule(Perm.MONITOR, people_only=True)),  # the operator page and its acknowledgements
     ("maps/*", PAGE),  # map pages and their data endpoints (/maps/data/…)
     # The province tells us it wrote feedback: we read it back (exchange/).
     ("exchange/notify", Rule(Perm.SHARE_DATA, Interface.EXCHANGE_NOTIFY)),

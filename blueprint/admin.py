@@ -301,3 +301,5 @@ def _register_queue_admin() -> None:
 
 
 _register_queue_admin()
+
+from blueprint.ops import admin as _ops_admin  # noqa: E402,F401  (the service logs and alerts)

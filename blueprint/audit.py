@@ -49,6 +49,7 @@ ACTIONS = {
     "submission.create": "县级数据报送 county submission",
     "submission.accept": "采纳报送 submission accepted",
     "submission.return": "退回整改 submission returned",
+    "alert.acknowledge": "确认告警 alert acknowledged",
 }
 
 

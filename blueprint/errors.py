@@ -250,6 +250,8 @@ def face(request: HttpRequest) -> str:
     path = request.path
     if path.startswith(("/api/", "/maps/data/", "/tiles/")) and not path.startswith("/api/docs/"):
         return "problem"
+    if path == "/metrics":  # read by a program (Prometheus), not a person
+        return "problem"
     if path.startswith("/ogc/") or path == "/ogc":
         return "ogc"
     return "page"

@@ -7,6 +7,7 @@ response's default headers are taken without it. Loaded in the master, before th
 """
 
 import os
+from pathlib import Path
 
 from gunicorn.http import wsgi
 
@@ -29,3 +30,27 @@ wsgi.Response.default_headers = _without_server_banner
 # that the app answers an over-long URI itself, in the path's error form (MAX_URI_LENGTH, a 414).
 # A reverse proxy in front keeps its own limit (nginx: 8 KiB).
 limit_request_line = 0
+
+# Metrics of several workers added up (prometheus-client's multiprocess mode): every worker writes
+# its counters to its own file in PROMETHEUS_MULTIPROC_DIR, and /metrics sums the files. Set here,
+# in the master, so that the workers it forks import prometheus-client with it.
+_data = os.environ.get("BLUEPRINT_DATA_DIR") or str(Path(__file__).resolve().parent.parent / ".data")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(_data, "prometheus"))
+
+
+def on_starting(server) -> None:
+    """Wipe the files of earlier runs (their processes are gone), keeping those of live processes
+    sharing the folder (a queue worker started beside gunicorn)."""
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for db_file in folder.glob("*.db"):
+        pid = db_file.stem.rsplit("_", 1)[-1]
+        if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+            db_file.unlink(missing_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    """A worker ended: its live gauges go (its counters stay, so that totals never go back)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

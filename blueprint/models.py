@@ -5,11 +5,13 @@ The rules themselves live in `blueprint.access`; these tables only hold who is w
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["Role", "Interface", "ADMIN_ROLES", "AccessProfile", "ApiToken", "AuditEntry", "PasswordHistory"]
+__all__ = ["Role", "Interface", "ADMIN_ROLES", "AccessProfile", "ApiToken", "AuditEntry", "PasswordHistory",
+           "ServiceLogEntry", "Alert"]
 
 
 class Role(models.TextChoices):
@@ -36,6 +38,7 @@ class Interface(models.TextChoices):
     EXCHANGE_NOTIFY = "exchange_notify", _("province's feedback notification (省级回执通知)")
     DATA_SUBMISSION = "data_submission", _("a county's layer data submissions (县级数据报送)")
     STATISTICS = "statistics", _("statistics for the province (统计分析)")
+    METRICS = "metrics", _("Prometheus metrics for monitoring (监控指标)")
 
 
 ADMIN_ROLES = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN, Role.ADMINISTRATOR)
@@ -151,3 +154,66 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.changed_at:%Y-%m-%d}"
+
+
+class ServiceLogEntry(models.Model):
+    """One line of the access log (a request answered) or of the error log (an ERROR record),
+    kept LOG_RETENTION_DAYS for operators to search in the admin (blueprint/ops/requestlog.py)."""
+
+    class Kind(models.TextChoices):
+        REQUEST = "request", _("access (访问日志)")
+        ERROR = "error", _("error (错误日志)")
+
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    level = models.CharField(_("level"), max_length=10, blank=True)
+    logger = models.CharField(_("logger"), max_length=100, blank=True)
+    method = models.CharField(_("method"), max_length=8, blank=True)
+    route = models.CharField(_("route"), max_length=200, blank=True)
+    path = models.CharField(_("request"), max_length=500, blank=True)
+    status = models.PositiveSmallIntegerField(_("status"), null=True, blank=True)
+    duration_ms = models.FloatField(_("duration (ms)"), null=True, blank=True)
+    user = models.CharField(_("who"), max_length=160, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        verbose_name = _("service log entry")
+        verbose_name_plural = _("service log (访问与错误日志)")
+        ordering = ["-at", "-id"]
+        # A BRIN index on time (rows arrive in time order: tiny, cheap to keep up on insert) and
+        # btrees for the admin's filters, each ending in time.
+        indexes = [BrinIndex(fields=["at"], name="servicelog_at"),
+                   models.Index(fields=["status", "at"], name="servicelog_status"),
+                   models.Index(fields=["route", "at"], name="servicelog_route"),
+                   models.Index(fields=["user", "at"], name="servicelog_user")]
+
+    def __str__(self) -> str:
+        what = self.path or self.logger
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.method} {what} {self.status or self.level}"
+
+
+class Alert(models.Model):
+    """An alert raised by a rule kind of blueprint/ops/alerts.py: open while its condition holds,
+    resolved when it stops; acknowledged (and audited) by an operator."""
+
+    kind = models.CharField(_("rule"), max_length=48)
+    severity = models.CharField(_("severity"), max_length=16)
+    message = models.TextField(_("message"))
+    value = models.FloatField(_("value"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen at"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.CharField(_("acknowledged by"), max_length=160, blank=True)
+    notified = models.JSONField(_("notifications"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts (告警)")
+        ordering = ["-started_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["kind"], condition=models.Q(resolved_at__isnull=True),
+                                               name="alert_one_open_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.started_at:%Y-%m-%d %H:%M}"

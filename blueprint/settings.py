@@ -95,6 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "blueprint.ops.requestlog.RequestMonitorMiddleware",  # first: times and logs every answer
     "django.middleware.security.SecurityMiddleware",
     "blueprint.middleware.ContentSecurityPolicyMiddleware",
     "blueprint.boundary.ErrorBoundaryMiddleware",
@@ -317,7 +318,8 @@ BLUEPRINT = {
 # The task queue (procrastinate, on this database): every task kind is registered by one of
 # these modules, the one list of them; `manage.py procrastinate worker` runs them.
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
-PROCRASTINATE_IMPORT_PATHS = ["blueprint.tasks", "compliance.tasks", "exchange.tasks", "layers.tasks"]
+PROCRASTINATE_IMPORT_PATHS = ["blueprint.tasks", "blueprint.ops.tasks", "compliance.tasks", "exchange.tasks",
+                              "layers.tasks"]
 PROCRASTINATE_WORKER_DEFAULTS = {
     # Several heartbeats within JOB_STALE_SECONDS, or a live worker would be taken for dead.
     "update_heartbeat_interval": min(10.0, BLUEPRINT["JOB_STALE_SECONDS"] / 4),
@@ -381,3 +383,37 @@ LOGGING = {
                 "procrastinate": {"level": env.str("QUEUE_LOG_LEVEL", default="WARNING")},
                 "pyogrio": {"level": "WARNING"}},  # a line per Shapefile written for the province
 }
+
+# Monitoring and alerts (blueprint/ops/, README "Monitoring and alerts"). Errors (ERROR and up) are
+# also kept in the service log table beside the access log, for the admin's log browsing.
+LOGGING["handlers"]["service_log"] = {"class": "blueprint.ops.requestlog.ServiceLogHandler", "level": "ERROR"}
+LOGGING["root"]["handlers"].append("service_log")
+MONITORING = {
+    # /metrics answers an operator token (interface "metrics") or a client in these networks.
+    "METRICS_NETWORKS": env.list("METRICS_NETWORKS", default=["127.0.0.0/8", "::1/128"]),
+    # Request and error log rows: "buffered" (written in batches by a thread of each process, every
+    # REQUEST_LOG_FLUSH_SECONDS), "direct" (in the request, as tests do) or "off"; kept LOG_RETENTION_DAYS.
+    "REQUEST_LOG": env.str("REQUEST_LOG", default="buffered"),
+    "REQUEST_LOG_FLUSH_SECONDS": env.float("REQUEST_LOG_FLUSH_SECONDS", default=1.0),
+    "LOG_RETENTION_DAYS": env.int("LOG_RETENTION_DAYS", default=30),
+    # pgBackRest's stanza of this cluster: empty, and the last backup is reported absent.
+    "PGBACKREST_STANZA": env.str("PGBACKREST_STANZA", default=""),
+    # The database alias of a streaming replica (its lag is measured when the alias exists).
+    "REPLICA_ALIAS": env.str("DATABASE_REPLICA_ALIAS", default="replica"),
+    # Alert thresholds (the same in the in-service rules and the Prometheus rules file).
+    "WORKER_SILENT_SECONDS": env.int("ALERT_WORKER_SILENT_SECONDS", default=120),
+    "QUEUE_STUCK_SECONDS": env.int("ALERT_QUEUE_STUCK_SECONDS", default=600),
+    "ERROR_RATE": env.float("ALERT_ERROR_RATE", default=0.05),
+    "ERROR_RATE_MIN_REQUESTS": env.int("ALERT_ERROR_RATE_MIN_REQUESTS", default=20),
+    "DISK_FREE_RATIO": env.float("ALERT_DISK_FREE_RATIO", default=0.10),
+    "BACKUP_MAX_AGE_SECONDS": env.int("ALERT_BACKUP_MAX_AGE_SECONDS", default=86_400),
+    "REPLICA_LAG_SECONDS": env.int("ALERT_REPLICA_LAG_SECONDS", default=60),
+    "SHARING_LAG_SECONDS": env.int("ALERT_SHARING_LAG_SECONDS", default=300),
+    # Where alerts go: these addresses (empty: the system administrators' own) and a webhook
+    # receiving Alertmanager's JSON (e.g. a DingTalk or WeCom bridge).
+    "ALERT_EMAILS": env.list("ALERT_EMAILS", default=[]),
+    "ALERT_WEBHOOK_URL": env.str("ALERT_WEBHOOK_URL", default=""),
+}
+# Django's mail (alerts by e-mail): EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.org:587.
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="blueprint@localhost")

@@ -12,6 +12,7 @@ admin.site.index_title = "数据与项目管理"
 urlpatterns = [
     path("", include("maps.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
     path("accounts/login/", auth.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
     path("accounts/password/change/", auth.PasswordChangeView.as_view(), name="password_change"),

@@ -19,6 +19,7 @@ from blueprint import audit, events
 from blueprint.access import not_found
 from blueprint.db import insert_together
 from blueprint.errors import InvalidInput
+from blueprint.ops.metrics import CHECK_SECONDS
 from compliance import engine, queries
 from compliance.models import Check, Finding, GateDecision, Job, RuleSet, Status
 from compliance.rulesets import ruleset_for
@@ -159,6 +160,7 @@ def run_check(geom_cgcs2000: shapely.Geometry, *, category: str = Project.Catego
     with transaction.atomic():  # the result and what subscribers write about it (the outbox)
         insert_together([check, *rows, entry])
         events.send(events.check_stored, check=check)
+    CHECK_SECONDS.labels(check.verdict).observe(check.duration_ms / 1000)
     return check
 
 

@@ -9,7 +9,7 @@ class ExchangeConfig(AppConfig):
 
     def ready(self) -> None:
         from blueprint import events
-        from exchange import outbox
+        from exchange import monitoring, outbox  # noqa: F401  (monitoring registers its probe)
 
         events.version_activated.connect(outbox.on_version_activated, dispatch_uid="exchange.version")
         events.site_revised.connect(outbox.on_site_revised, dispatch_uid="exchange.site")

@@ -36,4 +36,6 @@ urlpatterns = [
     path("maps/statistics/export.xlsx", statistics.export_xlsx, name="statistics-xlsx"),
     path("maps/statistics/export.pdf", statistics.export_pdf, name="statistics-pdf"),
     path("maps/statistics/monthly/<int:pk>.<str:fmt>", statistics.monthly_file, name="statistics-monthly"),
+    path("maps/ops/", views.ops, name="ops"),
+    path("maps/ops/alerts/<int:alert_id>/ack", views.ops_acknowledge, name="ops-ack"),
 ]

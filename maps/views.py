@@ -10,11 +10,12 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from blueprint.access import Role
 from blueprint.caching import not_modified
 from blueprint.errors import BlueprintError, InvalidInput, NotFound, page_response, problem_response
+from blueprint.ops import alerts, probes
 from layers.models import Layer, Project
 from layers.services import audit_refused_layer, layer_summaries
 from maps import access, basemap, services
@@ -207,3 +208,18 @@ def language(request, code: str):
     if code in dict(settings.LANGUAGES):
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=365 * 24 * 3600, samesite="Lax")
     return response
+
+
+@require_GET
+def ops(request):
+    """The operator page (运维监控): the service at a glance and its alerts."""
+    return render(request, "maps/ops.html", {"s": probes.snapshot(), "alerts": alerts.recent(),
+                                             "thresholds": settings.MONITORING})
+
+
+@page_errors
+@require_POST
+def ops_acknowledge(request, alert_id: int):
+    """Acknowledge an alert (audited), back to the operator page."""
+    alerts.acknowledge(alert_id, request=request)
+    return HttpResponseRedirect(reverse("maps:ops"))

@@ -25,6 +25,10 @@ cat >&2 <<MSG
   Stop with Ctrl-C; \`make stop\` stops the database too.
 
 MSG
+# Metrics of the queue worker (background checks) and of every gunicorn worker are added up from
+# one folder (blueprint/gunicorn_conf.py wipes what earlier runs left there).
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$DATA_DIR/prometheus}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 # procrastinate's worker (huge checks, sharing pushes, feedback polls); it stops with the web server.
 "$VENV/bin/python" "$ROOT/manage.py" procrastinate worker &
 worker=$!

@@ -9,6 +9,9 @@ APT_PACKAGES=(postgresql-15-postgis-3 postgresql-15 gdal-bin libgdal-dev gettext
 # `setup.sh --test` (what `make test` runs) also installs the browser the browser tests drive and
 # QGIS's Python bindings (tests/api/test_qgis.py drives its OAPIF provider; ~2 min to install).
 [ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium chromium-driver python3-qgis)
+# promtool (in Debian's prometheus) checks and unit-tests the alert rules file; the backup probe's
+# test asks a real pgbackrest.
+[ "${1:-}" = "--test" ] && APT_PACKAGES+=(prometheus pgbackrest)
 
 install_system_packages() {
   local missing=()

@@ -1,9 +1,11 @@
 """Shared test set-up: the small demo data, built once and loaded into the test database once."""
 
 import contextlib
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -47,11 +49,19 @@ def _end_other_sessions() -> None:
                        " WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
+@pytest.fixture(autouse=True)
+def _no_service_log(settings):
+    """The test client's requests write no access-log rows (they would add queries to tests that
+    count them); tests of the service log turn it on (tests/blueprint/test_monitoring.py)."""
+    settings.MONITORING = {**settings.MONITORING, "REQUEST_LOG": "off"}
+
+
 @contextlib.contextmanager
 def gunicorn(**extra_env: str):
     """gunicorn serving the test database (2 workers) with `extra_env`, as the app role, as in
-    production; yields its base URL."""
-    env = app_env(**extra_env)
+    production; yields its base URL. Its metrics files go to a folder of its own."""
+    metrics_dir = tempfile.mkdtemp(prefix="bp-metrics-")
+    env = app_env(**{"PROMETHEUS_MULTIPROC_DIR": metrics_dir, **extra_env})
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests' own process only
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -75,6 +85,7 @@ def gunicorn(**extra_env: str):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

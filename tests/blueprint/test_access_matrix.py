@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from blueprint.access_rules import rule_for
-from blueprint.models import ApiToken, AuditEntry, Interface, Role
+from blueprint.models import Alert, ApiToken, AuditEntry, Interface, Role, ServiceLogEntry
 from compliance import services
 from compliance.jobs import enqueue_check
 from compliance.models import GateDecision, Job, RuleSet
@@ -65,6 +65,8 @@ SUBMISSION_READERS = (PEOPLE - NO_DATA) | {"token_full"}
 SAMPLES: dict[str, Sample] = {
     "": Sample("get", "/", 200, VISITORS),
     "healthz": Sample("get", "/healthz", 200, EVERYONE),
+    # Prometheus: the test client is on this machine (METRICS_NETWORKS); a token needs its interface.
+    "metrics": Sample("get", "/metrics", 200, EVERYONE - {"token_ogc", "token_process"}),
     "accounts/login/": Sample("get", "/accounts/login/", 200, {"anonymous"} | TOKENS,
                               special=dict.fromkeys(PEOPLE, 302)),
     "accounts/logout/": Sample("get", "/accounts/logout/", 405, EVERYONE),
@@ -129,6 +131,9 @@ SAMPLES: dict[str, Sample] = {
     "maps/conflicts": Sample("get", "/maps/conflicts", 200, DATA_STAFF),
     "maps/conflicts.<str:fmt>": Sample(
         "get", "/maps/conflicts.gpkg?rule=farmland_in_development_boundary", 200, DATA_STAFF),
+    # The operator page and its acknowledgements: the system administrator's (running the service).
+    "maps/ops/": Sample("get", "/maps/ops/", 200, {"sysadmin"}),
+    "maps/ops/alerts/<int:alert_id>/ack": Sample("post", "/maps/ops/alerts/999999999/ack", 404, {"sysadmin"}),
     "api/imagery/<slug:slug>/scenes": Sample("get", "/api/imagery/blue_marble/scenes", 200, READERS),
     "tiles/imagery/(?P<slug>[-\\w]+)/(?P<z>\\d{1,2})/(?P<x>\\d{1,8})/(?P<y>\\d{1,8})"
     r"\.(?P<fmt>png|jpg|jpeg|webp)$": Sample("get", "/tiles/imagery/blue_marble/0/0/0.png", 200, READERS),
@@ -221,7 +226,9 @@ ADMIN_MODELS = {
     "blueprint.auditentry": ({"auditor"}, set()),
     "axes.accessattempt": ({"secadmin"}, set()),
     "otp_totp.totpdevice": ({"secadmin"}, set()),
-    "procrastinate.procrastinatejob": ({"sysadmin"}, set()),  # the queue: the system administrator's
+    "procrastinate.procrastinatejob": ({"sysadmin"}, set()),
+    "blueprint.servicelogentry": ({"sysadmin"}, set()),  # the access and error logs: running the service
+    "blueprint.alert": ({"sysadmin"}, set()),  # the queue: the system administrator's
     "exchange.outboxrow": (DATA_STAFF, set()),
 }
 # Removing a lock-out unlocks the account; removing a 2FA device makes its owner enrol again.
@@ -408,6 +415,9 @@ def _admin_kwargs(name: str | None, route: str, people, values) -> dict:
         "auth_user": lambda: people["owner"].pk,
         "blueprint_apitoken": lambda: ApiToken.objects.get(name="m-full").pk,
         "blueprint_auditentry": lambda: AuditEntry.objects.first().pk,
+        "blueprint_servicelogentry": lambda: ServiceLogEntry.objects.create(kind="request").pk,
+        "blueprint_alert": lambda: Alert.objects.create(kind="queue_stuck", severity="warning", message="m",
+                                                        resolved_at=timezone.now()).pk,
         "axes_accessattempt": lambda: AccessAttempt.objects.get(username="m-locked").pk,
         "otp_totp_totpdevice": lambda: TOTPDevice.objects.filter(user=people["sysadmin"]).first().pk,
         "procrastinate_procrastinatejob": lambda: Job.objects.get(pk=values["job"]).queue_job_id,
