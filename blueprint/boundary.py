@@ -9,13 +9,16 @@ OGC exception JSON on /ogc/, a Chinese page elsewhere. Never a stack trace.
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
 from blueprint.errors import (
     BlueprintError,
+    DatabaseUnavailable,
     Forbidden,
     InvalidInput,
     MethodNotAllowed,
@@ -71,7 +74,14 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """500: say sorry without a stack trace; Django has logged the details."""
+    """500: say sorry without a stack trace; Django has logged the details. A database that went away
+    (a restart, a failover: the connection broke or no primary answers) is a 503 with Retry-After,
+    since the same request passes once the service has reconnected."""
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        return error_response(request, DatabaseUnavailable(
+            "数据库暂时不可用 (重启或主备切换中)，请几秒后重试。"
+            " (The database is unavailable for a moment, e.g. a failover: retry in a few seconds.)",
+            headers={"Retry-After": "5"}))
     return error_response(request, ServerError("服务器内部错误，已记录日志，请稍后重试或联系管理员。"
                                                " (Internal error: logged; retry later or contact the"
                                                " administrator.)"))

@@ -34,6 +34,7 @@ __all__ = [
     "TooManyRequests",
     "ServerError",
     "QueryTimeout",
+    "DatabaseUnavailable",
     "PROBLEM_BASE",
     "PROBLEM_JSON",
     "echo",
@@ -215,6 +216,15 @@ class QueryTimeout(BlueprintError):
     code = "query-timeout"
     ogc_code = "ServiceUnavailable"
     title = _("Query timed out")
+
+
+class DatabaseUnavailable(BlueprintError):
+    """The database went away (a restart, a failover): 503, the request passes once reconnected."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "database-unavailable"
+    ogc_code = "ServiceUnavailable"
+    title = _("Database unavailable")
 
 
 _BY_STATUS = {int(cls.status): cls for cls in (

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 
 from blueprint.errors import InvalidInput, NotFound
+from blueprint.routers import read_alias
 from layers.models import Layer
 
 __all__ = ["TILE_MATRIX_SETS", "EXTENT", "TileRequest", "TileSpec", "tile_fields", "tile_request",
@@ -117,7 +118,8 @@ def tile_geometries(spec: TileSpec, tile: TileRequest) -> list[bytes]:
 
 
 def _run(statement: str, params: dict) -> list[tuple]:
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = read_alias()  # the replica for a map's tiles when it is up to date (blueprint/routers.py)
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         # One tile is a few milliseconds of work: starting parallel workers costs more than it saves.
         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(statement, params)
