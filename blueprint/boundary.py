@@ -13,9 +13,9 @@ import sys
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
+from blueprint.db import database_unavailable
 from blueprint.errors import (
     BlueprintError,
     DatabaseUnavailable,
@@ -73,15 +73,22 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     return error_response(request, NotFound(f"没有这个地址：{echo(request.path)}。 (No such resource.)"))
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable() -> DatabaseUnavailable:
+    return DatabaseUnavailable("数据库暂时不可用（重启、连接已满或数据被锁定），本次请求未执行：请稍后重试。"
+                               " (The database is unavailable for now — restarting, out of connections or"
+                               " locked; nothing was done: retry shortly.)",
+                               headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
-    """500: say sorry without a stack trace; Django has logged the details. A database that went away
-    (a restart, a failover: the connection broke or no primary answers) is a 503 with Retry-After,
-    since the same request passes once the service has reconnected."""
-    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
-        return error_response(request, DatabaseUnavailable(
-            "数据库暂时不可用 (重启或主备切换中)，请几秒后重试。"
-            " (The database is unavailable for a moment, e.g. a failover: retry in a few seconds.)",
-            headers={"Retry-After": "5"}))
+    """500: say sorry without a stack trace; Django has logged the details. A database that is down,
+    full or locked is not our fault but a 503 with Retry-After (Django calls this handler inside
+    its `except`, so the exception is at hand even when a middleware raised it)."""
+    if database_unavailable(sys.exc_info()[1]):
+        return error_response(request, unavailable())
     return error_response(request, ServerError("服务器内部错误，已记录日志，请稍后重试或联系管理员。"
                                                " (Internal error: logged; retry later or contact the"
                                                " administrator.)"))
@@ -109,6 +116,9 @@ class ErrorBoundaryMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, BlueprintError):
             return error_response(request, exception)
+        if database_unavailable(exception):
+            LOGGER.warning("database unavailable: %s", exception)
+            return error_response(request, unavailable())
         return None
 
     @staticmethod

@@ -24,9 +24,10 @@ from itertools import groupby
 from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models.sql import InsertQuery
-from django.db.utils import OperationalError
+from django.db.utils import InterfaceError, OperationalError
 
-__all__ = ["insert_together", "execute_prepared", "statement_timeout", "is_query_canceled"]
+__all__ = ["insert_together", "execute_prepared", "statement_timeout", "is_query_canceled",
+           "database_unavailable"]
 
 _NAMED = re.compile(r"%\((\w+)\)s")
 _POSITIONAL = re.compile(r"(?<!%)%s")
@@ -104,6 +105,11 @@ def statement_timeout(milliseconds: int, using: str = "default") -> Iterator[Non
     (a savepoint) the previous timeout is restored after the block, since a local setting lasts
     until the outer transaction ends.
     """
+    if not connections[using].in_atomic_block:  # a transaction of its own: the setting ends with it
+        with transaction.atomic(using=using), connections[using].cursor() as cursor:
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(milliseconds))])
+            yield
+        return
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute("SELECT current_setting('statement_timeout'),"
                        " set_config('statement_timeout', %s, true)", [str(int(milliseconds))])
@@ -116,3 +122,20 @@ def is_query_canceled(exc: OperationalError) -> bool:
     """Whether PostgreSQL cancelled the statement (SQLSTATE 57014: a statement timeout)."""
     cause = exc.__cause__  # psycopg 3 names the SQLSTATE `sqlstate`, psycopg2 `pgcode`
     return (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) == "57014"
+
+
+# SQLSTATEs of a database that cannot answer now, rather than of a wrong request: connection
+# exceptions (class 08), too many connections, a shutting-down or starting server, a lock or a
+# statement that ran out of time (lock_timeout, statement_timeout).
+_UNAVAILABLE = {"53300", "57P01", "57P02", "57P03", "55P03", "57014"}
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` says the database is down, full or busy (answer 503 and Retry-After), not
+    that the request or the code is wrong: a refused or broken connection (no SQLSTATE, or class
+    08), too many clients, an administrator's shutdown or a recovery, a lock or statement timeout."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    cause = exc.__cause__
+    state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return state is None or state.startswith("08") or state in _UNAVAILABLE

@@ -219,7 +219,8 @@ class QueryTimeout(BlueprintError):
 
 
 class DatabaseUnavailable(BlueprintError):
-    """The database went away (a restart, a failover): 503, the request passes once reconnected."""
+    """The database is down, restarting, out of connections or locked past DB_LOCK_TIMEOUT_MS: the
+    request was not carried out and may be sent again (Retry-After)."""
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "database-unavailable"

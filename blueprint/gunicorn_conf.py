@@ -6,7 +6,15 @@ banner tells an attacker which server (and, from its behaviour, which version) t
 response's default headers are taken without it. Loaded in the master, before the workers fork.
 """
 
+import os
+
 from gunicorn.http import wsgi
+
+# A web request waits at most 5 s for a lock and 60 s for any statement (blueprint/settings.py),
+# then answers 503: a long lock on a layer table must not freeze every worker (issue 19). Set in
+# the master before the workers load the settings; the environment may say otherwise.
+os.environ.setdefault("DB_LOCK_TIMEOUT_MS", "5000")
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "60000")
 
 _default_headers = wsgi.Response.default_headers
 

@@ -56,6 +56,15 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 # Off by default: the check is a `SELECT 1` on every request (4.6 % of a worker under load). A
 # connection broken by a database restart then fails one request (answered 503) and is replaced.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
+# Bounded waits (issue 19): a connection attempt gives up after DB_CONNECT_TIMEOUT_S; a statement
+# waiting for a lock after DB_LOCK_TIMEOUT_MS, any statement after DB_STATEMENT_TIMEOUT_MS (0: no
+# limit). gunicorn (blueprint/gunicorn_conf.py) sets web defaults; imports and workers keep none.
+# Past them the answer is a 503 with Retry-After (blueprint/boundary.py), never a hang.
+_waits = {"lock_timeout": env.int("DB_LOCK_TIMEOUT_MS", default=0),
+          "statement_timeout": env.int("DB_STATEMENT_TIMEOUT_MS", default=0)}
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT_S", default=5)
+if any(_waits.values()):
+    DATABASES["default"]["OPTIONS"]["options"] = " ".join(f"-c {k}={v}" for k, v in _waits.items() if v)
 # A streaming replica (`make replica`) for reads that may be a little stale: OGC items and tiles,
 # imagery tiles, map pages and statistics (blueprint/routers.py); empty: everything reads the
 # primary. Past REPLICA_MAX_LAG_SECONDS of replay lag, or when it does not answer within its
@@ -72,7 +81,9 @@ REPLICA_READ_PATHS = env.list("REPLICA_READ_PATHS", default=[
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL,
                                              engine="django.contrib.gis.db.backends.postgis")
-    DATABASES["replica"]["OPTIONS"] = {"connect_timeout": 2, **DATABASES["replica"].get("OPTIONS", {})}
+    # The primary's bounded waits, and a shorter connect timeout: a replica that is gone is skipped.
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], "connect_timeout": 2,
+                                       **DATABASES["replica"].get("OPTIONS", {})}
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["blueprint.routers.ReplicaRouter"]

@@ -14,10 +14,10 @@ from django.db import connections, transaction
 
 from blueprint.errors import InvalidInput, NotFound
 from blueprint.routers import read_alias
-from layers.models import Layer
+from layers.models import FeaturePart, Layer
 
 __all__ = ["TILE_MATRIX_SETS", "EXTENT", "TileRequest", "TileSpec", "tile_fields", "tile_request",
-           "render_tile", "tile_geometries"]
+           "render_tile", "tile_geometries", "has_parts"]
 
 EXTENT, BUFFER = 4096, 256  # MVT grid units per tile side, and the margin kept around it
 MAX_ZOOM = {"WebMercatorQuad": 22, "WorldCRS84Quad": 21}
@@ -49,6 +49,11 @@ def tile_fields(layer: Layer) -> dict[str, str]:
     return {name: layer.fields[name] for name in names}
 
 
+def has_parts(version_id: int | None) -> bool:
+    """Whether a version has subdivided pieces (one index probe of its parts partition)."""
+    return version_id is not None and FeaturePart.objects.filter(version_id=version_id).exists()
+
+
 @dataclass(frozen=True)
 class TileSpec:
     """What a layer's tiles are made of: its active version and how its features are drawn."""
@@ -58,6 +63,7 @@ class TileSpec:
     fields: dict[str, str]
     polygonal: bool
     extent: tuple[float, float, float, float] | None  # lon/lat bounds of the version
+    has_parts: bool = True  # whether any feature was subdivided (else small tiles skip the pieces)
 
 
 @dataclass(frozen=True)
@@ -119,9 +125,17 @@ def tile_geometries(spec: TileSpec, tile: TileRequest) -> list[bytes]:
 
 def _run(statement: str, params: dict) -> list[tuple]:
     alias = read_alias()  # the replica for a map's tiles when it is up to date (blueprint/routers.py)
+    # One tile is a few milliseconds of work: starting parallel workers costs more than it saves.
+    serial = "SET LOCAL max_parallel_workers_per_gather = 0"
+    # In a request's transaction (api.ogc.guard): no savepoint of our own; the setting then lasts to
+    # the end of that request.
+    if connections[alias].in_atomic_block:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(serial)
+            cursor.execute(statement, params)
+            return cursor.fetchall()
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        # One tile is a few milliseconds of work: starting parallel workers costs more than it saves.
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(serial)
         cursor.execute(statement, params)
         return cursor.fetchall()
 
@@ -161,7 +175,7 @@ def _statement(spec: TileSpec, tile: TileRequest, output: str) -> tuple[str, dic
               "east": east, "north": north, **dict(zip(("qw", "qs", "qe", "qn"), tile.query_bounds,
                                                        strict=True))}
     keep = " AND f.area_m2 >= %(min_area)s" if spec.polygonal else ""
-    source = _PARTS if east - west < PARTS_BELOW_DEGREES else _WHOLE
+    source = _PARTS if spec.has_parts and east - west < PARTS_BELOW_DEGREES else _WHOLE
     envelope = ("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)" if tile.mercator
                 else "ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)")
     projected = ("ST_Transform(ST_SetSRID({}, 4326), 3857)" if tile.mercator else "ST_SetSRID({}, 4326)")

@@ -42,9 +42,11 @@ _DATA_READS = {"get_collection_items", "get_collection_item", "get_collection_ti
                "get_collection_coverage", "get_collection_map"}
 
 
-def _audit_restricted_read(api_function, request: HttpRequest, args: tuple) -> None:
+def _audit_restricted_read(api, api_function, request: HttpRequest, args: tuple) -> None:
     if args and getattr(api_function, "__name__", "") in _DATA_READS:
-        layer = Layer.objects.filter(slug=args[0]).values("slug", "access_level").first()
+        # A collection's keywords begin with its slug and access level (api/ogc/config.py, raster.py).
+        keywords = (api.config["resources"].get(args[0]) or {}).get("keywords") or []
+        layer = {"slug": keywords[0], "access_level": keywords[1]} if len(keywords) > 1 else None
         if layer:
             # A tile read is located by its tile matrix set and indices.
             where = request.GET.get("bbox", "") or "/".join(str(a) for a in args[1:])
@@ -134,7 +136,7 @@ def execute_from_django(api_function, request: HttpRequest, *args,
             content = localise(content, getattr(request, "csp_nonce", ""))
         content = apply_gzip(headers, content)
         if status == 200:
-            _audit_restricted_read(api_function, request, args)
+            _audit_restricted_read(api, api_function, request, args)
         elif status == 404 and args and "collection" in getattr(api_function, "__name__", ""):
             audit_refused_layer(request, args[0])  # a hidden layer answers as if it did not exist
     response = HttpResponse(content, status=status)

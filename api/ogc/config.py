@@ -82,7 +82,7 @@ def _collection(layer: Layer, base_url: str) -> dict:
         "description": {"zh": f"{layer.title_zh}（第 {version.number} 版，{version.feature_count} 个要素）",
                         "en": f"{layer.title_en} (version {version.number},"
                               f" {version.feature_count} features)"},
-        "keywords": [layer.slug, layer.access_level],
+        "keywords": [layer.slug, layer.access_level],  # slug and access level first: the audit reads them
         "extents": {"spatial": {"bbox": bbox, "crs": CRS84}},
         "links": [{"type": "application/json", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
                    "title": "地图瓦片 (map tiles, PNG)",
@@ -95,5 +95,8 @@ def _collection(layer: Layer, base_url: str) -> dict:
             # bbox and CQL2 geometries); the collection document says EPSG:4490, the truth
             # (api/ogc/documents.py). Output in EPSG:4490 is flipped latitude-first by the provider.
             "storage_crs": CRS84, "crs": OUTPUT_CRS,
+            # What the provider needs, read once per registry state (api.ogc.adapter), not per request.
+            "options": {"version_id": version.pk, "feature_count": version.feature_count,
+                        "fields": dict(layer.fields)},
         }, tile_provider(layer, bbox)],
     }

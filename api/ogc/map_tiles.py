@@ -53,7 +53,7 @@ def collection_map_tile(request: HttpRequest, slug: str, tileMatrixSetId: str, t
         return cached(HttpResponse(status=HTTPStatus.NOT_MODIFIED), etag, provider)
     extent = options.get("extent")
     spec = TileSpec(slug, options["version_id"], options["fields"], options["polygonal"],
-                    tuple(extent) if extent else None)
+                    tuple(extent) if extent else None, options.get("parts", True))
     response = HttpResponse(render_map_tile(spec, tile, style))
     layer = Layer.objects.filter(slug=slug).values("slug", "access_level").first()
     access.record_layer_read(request, layer, f"map/{tile.tms}/{tile.z}/{tile.y}/{tile.x}")

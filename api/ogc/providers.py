@@ -16,6 +16,7 @@ from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
 
 from api.ogc.cql import GEOMETRY_NAMES, check_filter
 from api.ogc.errors import provider_error
+from api.ogc.geojson_pages import PostgisPage, page_text
 from blueprint.errors import BlueprintError, InvalidInput, InvalidQuery, echo
 from layers.models import Feature, FeaturePart, Layer
 
@@ -29,12 +30,18 @@ class LayerProvider(BaseProvider):
 
     def __init__(self, provider_def: dict) -> None:
         super().__init__(provider_def)
-        self.layer = Layer.objects.select_related("active_version").get(slug=self.data)
-        self.version = self.layer.active_version
+        options = self.options or {}
+        if "version_id" in options:  # built with the API object (api.ogc.config): no query here
+            self.version_id, self.feature_count = options["version_id"], options["feature_count"]
+            self.layer_fields = options["fields"]
+        else:
+            layer = Layer.objects.select_related("active_version").get(slug=self.data)
+            self.version_id, self.feature_count = layer.active_version_id, layer.active_version.feature_count
+            self.layer_fields = layer.fields
         self._fields = self.get_fields()  # BaseProvider.fields reads this
 
     def get_fields(self) -> dict:
-        return {name: {"type": _JSON_TYPES.get(kind, "string")} for name, kind in self.layer.fields.items()}
+        return {name: {"type": _JSON_TYPES.get(kind, "string")} for name, kind in self.layer_fields.items()}
 
     def query(self, offset=0, limit=10, resulttype="results", bbox=None, datetime_=None, properties=None,
               sortby=None, select_properties=None, skip_geometry=False, q=None, filterq=None,
@@ -48,8 +55,12 @@ class LayerProvider(BaseProvider):
         if q:
             features = _text_search(features, q)
         unfiltered = not (bbox or properties or filterq or q)
+        text_page = PostgisPage.wanted()
+        if text_page is not None and resulttype != "hits":
+            return self._text_query(text_page, features, None if unfiltered else features, offset, limit,
+                                    sortby, select_properties, skip_geometry, crs_transform_spec)
         # The version already knows its size: no full count for an unfiltered big layer.
-        matched = self.version.feature_count if unfiltered else features.count()
+        matched = self.feature_count if unfiltered else features.count()
         collection = {"type": "FeatureCollection", "features": [], "numberMatched": matched}
         offset = min(int(offset), matched)  # past the end is an empty page, not a bigint overflow
         if resulttype == "hits" or offset >= matched:
@@ -60,6 +71,18 @@ class LayerProvider(BaseProvider):
         collection["features"] = [self._feature(row, select_properties) for row in page]
         collection["numberReturned"] = len(collection["features"])
         return collection
+
+    def _text_query(self, text_page, features, counted, offset, limit, sortby, select_properties,
+                    skip_geometry, crs_transform_spec) -> dict:
+        """A JSON page: its count and its features as PostGIS writes them, in one statement."""
+        offset = min(int(offset), self.feature_count if counted is None else 2**62)
+        rows = self._rows(self._sorted(features, sortby or []), crs_transform_spec, skip_geometry)
+        drop = sorted(set(self.fields) - set(select_properties)) if select_properties else []
+        page = rows[offset:offset + int(limit)]
+        matched, count, text = page_text(page, counted, geometry=not skip_geometry, drop=drop)
+        matched = self.feature_count if counted is None else matched
+        return {"type": "FeatureCollection", "numberMatched": matched,
+                "features": text_page.placeholders(count, text), "numberReturned": count}
 
     def get(self, identifier, crs_transform_spec=None, **kwargs) -> dict:
         """Return one feature by its source feature id."""
@@ -76,7 +99,7 @@ class LayerProvider(BaseProvider):
         return self._feature(row, None)
 
     def _active(self):
-        return Feature.objects.filter(version_id=self.version.pk)
+        return Feature.objects.filter(version_id=self.version_id)
 
     def _filtered(self, bbox, properties, filterq):
         features = self._active()
@@ -86,10 +109,13 @@ class LayerProvider(BaseProvider):
             box = Polygon.from_bbox(tuple(map(float, bbox)))
             box.srid = 4490
             # A heavy feature is tested through its ST_Subdivide parts (few vertices each).
-            parts = FeaturePart.objects.filter(feature_id=OuterRef("id"), version_id=self.version.pk,
+            parts = FeaturePart.objects.filter(feature_id=OuterRef("id"), version_id=self.version_id,
                                                geom__intersects=box)
+            # A feature whose envelope lies inside the box intersects it: no exact test (most of a
+            # dense page); PostgreSQL tries the arms of an OR in order.
             features = features.filter(geom__bboverlaps=box).filter(
-                Q(subdivided=False, geom__intersects=box) | Q(Exists(parts), subdivided=True))
+                Q(geom__contained=box) | Q(subdivided=False, geom__intersects=box)
+                | Q(Exists(parts), subdivided=True))
         for name, value in properties:
             features = features.filter(**{f"properties__{name}": self._typed(name, value)})
         if filterq is not None:

@@ -14,6 +14,7 @@ from pygeoapi.util import url_join
 
 from api.ogc.errors import provider_error
 from blueprint.errors import BlueprintError
+from layers import tiles as layer_tiles
 from layers.models import Layer
 from layers.tiles import MAX_ZOOM, TILE_MATRIX_SETS, TileSpec, render_tile, tile_fields, tile_request
 
@@ -33,6 +34,7 @@ def tile_provider(layer: Layer, bbox: list[float] | None) -> dict:
             "version_id": layer.active_version_id, "fields": tile_fields(layer), "extent": bbox,
             "polygonal": "Polygon" in layer.geometry_type,
             "public": layer.access_level == Layer.Access.PUBLIC,
+            "parts": layer_tiles.has_parts(layer.active_version_id),
         },
     }
 
@@ -45,7 +47,7 @@ class LayerTileProvider(BaseMVTProvider):
         options = self.options
         extent = options.get("extent")
         self.spec = TileSpec(self.data, options["version_id"], options["fields"], options["polygonal"],
-                             tuple(extent) if extent else None)
+                             tuple(extent) if extent else None, options.get("parts", True))
 
     def __repr__(self) -> str:
         return f"<LayerTileProvider> {self.data}"

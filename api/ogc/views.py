@@ -22,8 +22,8 @@ from django.views.decorators.csrf import csrf_exempt
 from api.ogc.adapter import api_for, execute_from_django
 from api.ogc.conformance import conformance as conformance_document
 from api.ogc.cql2 import FILTER_LANG
+from api.ogc.geojson_pages import PostgisPage
 from blueprint.errors import InvalidInput, MethodNotAllowed, NotFound, echo, error_for_status, ogc_response
-from layers.models import Layer
 
 __all__ = ["collection_items", "collection_item", "collection_coverage", "conformance", "tilematrixset"]
 
@@ -39,12 +39,18 @@ _GEOTIFF = ("image/tiff", "image/*", "*/*")
 
 
 def get_collection_items(api, request, dataset):
-    """pygeoapi's items, with `filter-lang` known to api.ogc.cql2 (same name: the audit lists it)."""
+    """pygeoapi's items, with `filter-lang` known to api.ogc.cql2 (same name: the audit lists it)
+    and, for a JSON answer, the page's features written by PostGIS (api.ogc.geojson_pages)."""
     token = FILTER_LANG.set(request.params.get("filter-lang"))
+    page_token = PostgisPage.begin(request.format)
     try:
-        return pygeoapi_items.get_collection_items(api, request, dataset)
+        headers, status, content = pygeoapi_items.get_collection_items(api, request, dataset)
     finally:
+        page = PostgisPage.end(page_token)
         FILTER_LANG.reset(token)
+    if page is not None and status == HTTPStatus.OK and isinstance(content, str):
+        content = page.splice(content)
+    return headers, status, content
 
 
 @csrf_exempt  # nothing here writes: a POST is a search (CQL2 JSON body) or refused below
@@ -131,9 +137,11 @@ def _not_features(request: HttpRequest, collection_id: str) -> HttpResponse | No
 
 
 def _property_names(request: HttpRequest, collection_id: str) -> set[str]:
-    """The layer's attributes, each a query parameter (Features Part 3 queryables-query-parameters)."""
-    fields = Layer.objects.filter(slug=collection_id).values_list("fields", flat=True).first()
-    return set(fields or ())
+    """The layer's attributes, each a query parameter (Features Part 3 queryables-query-parameters),
+    from the provider definition of the caller's API object (no query per request)."""
+    resource = api_for(request).config["resources"].get(collection_id) or {}
+    feature = next((p for p in resource.get("providers", []) if p.get("type") == "feature"), {})
+    return set((feature.get("options") or {}).get("fields", ()))
 
 
 def _geojson(request: HttpRequest, response: HttpResponse) -> HttpResponse:
