@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from itertools import groupby
 
 from django.conf import settings
-from django.db import connection, connections, models, transaction
+from django.db import connections, models, transaction
 from django.db.models.sql import InsertQuery
 from django.db.utils import InterfaceError, OperationalError
 
@@ -98,19 +98,19 @@ def insert_together(objs: list[models.Model], using: str = "default") -> None:
 
 
 @contextmanager
-def statement_timeout(milliseconds: int) -> Iterator[None]:
-    """Run the block in a transaction whose every statement stops after `milliseconds`.
+def statement_timeout(milliseconds: int, using: str = "default") -> Iterator[None]:
+    """Run the block in a transaction of `using` whose every statement stops after `milliseconds`.
 
     A statement past it raises OperationalError (`is_query_canceled`). Inside an outer transaction
     (a savepoint) the previous timeout is restored after the block, since a local setting lasts
     until the outer transaction ends.
     """
-    if not connection.in_atomic_block:  # a transaction of its own: the setting ends with it
-        with transaction.atomic(), connection.cursor() as cursor:
+    if not connections[using].in_atomic_block:  # a transaction of its own: the setting ends with it
+        with transaction.atomic(using=using), connections[using].cursor() as cursor:
             cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(milliseconds))])
             yield
         return
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute("SELECT current_setting('statement_timeout'),"
                        " set_config('statement_timeout', %s, true)", [str(int(milliseconds))])
         previous = cursor.fetchone()[0]

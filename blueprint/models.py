@@ -217,3 +217,28 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.started_at:%Y-%m-%d %H:%M}"
+class Backup(models.Model):
+    """A backup in the pgBackRest repository, as `scripts/backup.sh` records it after each run
+    (blueprint/backups.py): what the operator page and the alerts read, on any app machine."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("full")
+        DIFF = "diff", _("differential")
+        INCR = "incr", _("incremental")
+
+    label = models.CharField(_("label"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), db_index=True)
+    database_bytes = models.BigIntegerField(_("database size"))
+    stored_bytes = models.BigIntegerField(_("stored in the repository"))
+    wal_start = models.CharField(_("first WAL segment"), max_length=24)
+    wal_stop = models.CharField(_("last WAL segment"), max_length=24)
+
+    class Meta:
+        verbose_name = _("backup")
+        verbose_name_plural = _("backups")
+        ordering = ["-finished_at"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.kind})"

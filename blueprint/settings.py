@@ -65,6 +65,28 @@ _waits = {"lock_timeout": env.int("DB_LOCK_TIMEOUT_MS", default=0),
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT_S", default=5)
 if any(_waits.values()):
     DATABASES["default"]["OPTIONS"]["options"] = " ".join(f"-c {k}={v}" for k, v in _waits.items() if v)
+# A streaming replica (`make replica`) for reads that may be a little stale: OGC items and tiles,
+# imagery tiles, map pages and statistics (blueprint/routers.py); empty: everything reads the
+# primary. Past REPLICA_MAX_LAG_SECONDS of replay lag, or when it does not answer within its
+# connect timeout (checked at most every REPLICA_CHECK_SECONDS per process), reads go to the primary.
+# For failover, DATABASE_URL may name several hosts (postgis://…@h1:5432,h2:5432/blueprint
+# ?target_session_attrs=read-write): libpq connects to whichever is the primary.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=5.0)
+# Not a check's or a project's page: one opens right after its check was stored.
+REPLICA_READ_PATHS = env.list("REPLICA_READ_PATHS", default=[
+    r"^/ogc/collections/[^/]+/(items|tiles|map|coverage)", r"^/tiles/imagery/",
+    r"^/maps/($|data/|imagery|statistics)"])
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL,
+                                             engine="django.contrib.gis.db.backends.postgis")
+    # The primary's bounded waits, and a shorter connect timeout: a replica that is gone is skipped.
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], "connect_timeout": 2,
+                                       **DATABASES["replica"].get("OPTIONS", {})}
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["blueprint.routers.ReplicaRouter"]
 # Debian 12's GDAL 3.6 cannot block file access by spatial references; uploaded files are read by
 # pyogrio's bundled GDAL (3.12), not by Django's GDAL bindings, so the warning is moot here.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
@@ -99,6 +121,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "blueprint.middleware.ContentSecurityPolicyMiddleware",
     "blueprint.boundary.ErrorBoundaryMiddleware",
+    "blueprint.routers.ReplicaReadsMiddleware",  # where a request's stale-tolerant reads go
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "blueprint.middleware.ResponsePolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 
 from blueprint.errors import InvalidInput, NotFound
+from blueprint.routers import read_alias
 from layers.models import FeaturePart, Layer
 
 __all__ = ["TILE_MATRIX_SETS", "EXTENT", "TileRequest", "TileSpec", "tile_fields", "tile_request",
@@ -128,14 +129,17 @@ def tile_geometries(spec: TileSpec, tile: TileRequest) -> list[bytes]:
 
 
 def _run(statement: str, params: dict) -> list[tuple]:
+    alias = read_alias()  # the replica for a map's tiles when it is up to date (blueprint/routers.py)
     # One tile is a few milliseconds of work: starting parallel workers costs more than it saves.
     serial = "SET LOCAL max_parallel_workers_per_gather = 0"
-    if connection.in_atomic_block:  # a request's transaction (api.ogc.guard): no savepoint of our own;
-        with connection.cursor() as cursor:  # the setting then lasts to the end of that request
+    # In a request's transaction (api.ogc.guard): no savepoint of our own; the setting then lasts to
+    # the end of that request.
+    if connections[alias].in_atomic_block:
+        with connections[alias].cursor() as cursor:
             cursor.execute(serial)
             cursor.execute(statement, params)
             return cursor.fetchall()
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         cursor.execute(serial)
         cursor.execute(statement, params)
         return cursor.fetchall()

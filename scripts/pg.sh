@@ -39,17 +39,23 @@ as_owner() {
 }
 
 prepare_dir() {
+  cluster_dir "$PGDIR"
+}
+
+# cluster_dir DIR: a directory for a cluster (the project's, a replica, a restored copy) that the
+# cluster's owner can reach. When the checkout is not reachable by the postgres user (e.g. under
+# /root), the cluster lives in /var/lib with a link where people expect it.
+cluster_dir() {
+  local dir="$1"
   mkdir -p "$DATA_DIR"
   if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$DATA_DIR" 2>/dev/null; then
-    # The checkout is not reachable by the postgres user (e.g. under /root): keep the cluster in
-    # /var/lib and leave a link where people expect it.
-    local real="/var/lib/one-blueprint/$(echo "$ROOT" | sha256sum | cut -c1-12)/pg"
+    local real="/var/lib/one-blueprint/$(echo "$DATA_DIR" | sha256sum | cut -c1-12)/$(basename "$dir")"
     mkdir -p "$real"; chown -R postgres: "$(dirname "$real")"
-    [ -L "$PGDIR" ] || ln -sfn "$real" "$PGDIR"
+    [ -L "$dir" ] || ln -sfn "$real" "$dir"
   fi
-  mkdir -p "$PGDIR"
-  [ "$(id -u)" = 0 ] && chown postgres: "$PGDIR"
-  chmod 700 "$PGDIR"
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+  chmod 700 "$dir"
 }
 
 port_in_use() { (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -217,6 +223,20 @@ provision_exchange() {
   env_set EXCHANGE_DATABASE_URL "$(database_url "$EXCHANGE_ROLE" "$name" | sed 's|^postgis://|postgresql://|')"
 }
 
+# The server's options: PORT DIR. Its socket is in DIR/run, for its owner only: pgBackRest
+# (scripts/backup.sh) reaches PostgreSQL through a socket; everyone else on 127.0.0.1.
+server_options() {
+  echo "-p $1 -c listen_addresses=127.0.0.1 -c unix_socket_directories='$2/run' -c unix_socket_permissions=0700 \
+    -c shared_buffers=512MB -c work_mem=32MB -c maintenance_work_mem=512MB -c max_wal_size=4GB -c jit=off"
+}
+
+# Start the cluster in DIR on PORT (the project's cluster, a restored copy, a replica).
+start_server() {
+  as_owner mkdir -p "$2/run"
+  as_owner "$PG_BIN/pg_ctl" -D "$2/" -l "$2/server.log" -w -t "${PG_START_TIMEOUT:-60}" start \
+    -o "$(server_options "$1" "$2")" >/dev/null
+}
+
 start() {
   PG_BIN="$(pg_bindir)"
   prepare_dir
@@ -226,9 +246,7 @@ start() {
     [ -f "$PGDIR/PG_VERSION" ] || init_cluster
     PG_PORT="$(choose_port)"
     say "启动 PostGIS / starting PostGIS on 127.0.0.1:$PG_PORT"
-    as_owner "$PG_BIN/pg_ctl" -D "$PGDIR/" -l "$PGDIR/server.log" -w -t 60 start -o \
-      "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c shared_buffers=512MB \
-       -c work_mem=32MB -c maintenance_work_mem=512MB -c max_wal_size=4GB -c jit=off" >/dev/null \
+    start_server "$PG_PORT" "$PGDIR" \
       || die "PostGIS 启动失败，请查看 / PostGIS did not start, see $PGDIR/server.log"
   fi
   require_passwords
@@ -251,8 +269,12 @@ status() {
   as_owner "$PG_BIN/pg_ctl" -D "$PGDIR/" status
 }
 
+# Sourced (scripts/backup.sh, scripts/replica.sh): the functions only.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+
 case "${1:-}" in
   start) start ;;
+  prepare) prepare_dir ;;  # only the directory (tests/ops/sites.py fills it with pg_basebackup)
   stop) stop ;;
   status) status ;;
   *) die "usage: scripts/pg.sh start|stop|status" ;;

@@ -5,7 +5,8 @@
 source "$(dirname "$0")/lib.sh"
 
 APT_PACKAGES=(postgresql-15-postgis-3 postgresql-15 gdal-bin libgdal-dev gettext
-  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils
+  pgbackrest rsync)  # backups (scripts/backup.sh)
 # `setup.sh --test` (what `make test` runs) also installs the browser the browser tests drive and
 # QGIS's Python bindings (tests/api/test_qgis.py drives its OAPIF provider; ~2 min to install).
 [ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium chromium-driver python3-qgis)

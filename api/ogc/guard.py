@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from api.bodies import json_object
 from blueprint.db import is_query_canceled, statement_timeout
 from blueprint.errors import BlueprintError, InvalidInput, MethodNotAllowed, QueryTimeout, ogc_response
+from blueprint.routers import read_alias
 
 __all__ = ["guarded", "READ", "METHODS"]
 
@@ -60,7 +61,7 @@ def _bounded(view, request: HttpRequest, args, kwargs, execution: bool) -> HttpR
         return view(request, *args, **kwargs)
     limit = settings.BLUEPRINT["OGC_STATEMENT_TIMEOUT_MS"]
     try:
-        with statement_timeout(limit):
+        with statement_timeout(limit, using=read_alias()):
             return view(request, *args, **kwargs)
     except OperationalError as exc:
         if not is_query_canceled(exc):
