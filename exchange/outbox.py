@@ -22,11 +22,18 @@ NOT_CONTROL_LINES = frozenset({"admin_district", "project_site"})
 
 # A district is covered when at least 1 m² of the version lies in it: boundaries of different
 # sources meet in slivers that are no part of a control line.
+# A city or county is covered when the version's features overlap it by at least 1 m². One feature
+# lying wholly inside it with 1 m² or more settles it (a prepared ST_Contains, no overlay: the city's
+# 326 155 farmland patches took 400 s with the overlay of every patch); only otherwise are the
+# overlaps of the features meeting it summed, as before.
 _COVERED_SQL = """
 SELECT d.code FROM layers_district d
  WHERE d.level IN ('city', 'county') AND d.geom IS NOT NULL AND (
-   SELECT sum(ST_Area(ST_Intersection(f.geom, d.geom)::geography)) FROM layers_feature f
-    WHERE f.version_id = %s AND f.geom && d.geom AND ST_Relate(f.geom, d.geom, 'T********')) >= 1.0
+   EXISTS (SELECT 1 FROM layers_feature f
+            WHERE f.version_id = %(v)s AND f.geom && d.geom AND f.area_m2 >= 1.0
+              AND ST_Contains(d.geom, f.geom))
+   OR (SELECT sum(ST_Area(ST_Intersection(f.geom, d.geom)::geography)) FROM layers_feature f
+        WHERE f.version_id = %(v)s AND f.geom && d.geom AND ST_Relate(f.geom, d.geom, 'T********')) >= 1.0)
  ORDER BY d.code"""
 
 
@@ -39,7 +46,7 @@ def on_version_activated(*, layer: Layer, version: LayerVersion, **_) -> None:
     if not is_control_line(layer):
         return
     with connection.cursor() as cursor:
-        cursor.execute(_COVERED_SQL, [version.pk])
+        cursor.execute(_COVERED_SQL, {"v": version.pk})
         codes = [code for (code,) in cursor.fetchall()]
     previous = {row.district_id: row for row in _current(Table.CONTROL_LINE, layer=layer)}
     rows = []
