@@ -123,6 +123,9 @@ SAMPLES: dict[str, Sample] = {
     "maps/print.pdf": Sample("get", "/maps/print.pdf?bbox=116.5,35.3,116.6,35.4&layers=water_body", 200,
                              VISITORS),
     "maps/language/<str:code>": Sample("get", "/maps/language/en", 302, VISITORS),
+    # Where people land after signing in (a redirect), and the offline basemap's tiles (public data).
+    "maps/start": Sample("get", "/maps/start", 302, VISITORS),
+    "maps/basemap/<int:z>/<int:x>/<int:y>.png": Sample("get", "/maps/basemap/8/213/101.png", 200, VISITORS),
     # Version diffs and 多规合一 conflicts: the planners' (REVIEW_PLANS), not applicants' or tokens'.
     "maps/versions/<slug:slug>/diff": Sample("get", "/maps/versions/water_body/diff?from=1&to=1", 400,
                                              DATA_STAFF),
