@@ -81,7 +81,7 @@ def test_collections_follow_the_layer_levels_of_each_role(client):
 def test_home_page_lists_no_restricted_layer_to_an_applicant(client):
     sign_in(client, Role.APPLICANT)
     page = client.get("/").content.decode()
-    assert "admin_district" in page and "basic_farmland" not in page and "ecological_redline" not in page
+    assert "行政区划" in page and "永久基本农田" not in page and "生态保护红线" not in page
 
 
 def test_restricted_read_is_audited_with_who_and_bbox(client):
@@ -258,6 +258,7 @@ def test_layer_imports_activations_and_rule_sets_are_audited(client, tmp_path):
     path = write_geojson(tmp_path / "a.geojson", jining_patches(2), [{"MC": "甲"}, {"MC": "乙"}])
     with path.open("rb") as upload:
         client.post(f"/admin/layers/layer/{layer.pk}/import/", {"file": upload})
+    client.post(f"/admin/layers/layer/{layer.pk}/preview/1/", {"action": "confirm"})  # after the preview
     [imported] = entries("layer.import", target="audit_line", actor=user.username)
     assert imported.detail["features"] == 2 and imported.detail["version"] == 1
     assert imported.detail["content_hash"] == hashlib.sha256(path.read_bytes()).hexdigest()

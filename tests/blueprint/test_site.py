@@ -26,7 +26,7 @@ def test_postgis_system_check_passes():
 
 def test_home_lists_the_layers_the_caller_may_read_in_chinese(client):
     page = client.get("/").content.decode()
-    assert "行政区划" in page and "admin_district" in page
+    assert "行政区划" in page and "admin_district" not in page  # titles, not slugs
     assert "生态保护红线" not in page and "永久基本农田" not in page  # restricted: not for anonymous
     sign_in(client, Role.SYSTEM_ADMIN, username="home-admin")
     page = client.get("/").content.decode()
@@ -67,7 +67,12 @@ def test_admin_imports_a_new_version(admin_client, tmp_path):
     assert "导入" in admin_client.get(url).content.decode()
     with path.open("rb") as upload:
         response = admin_client.post(url, {"file": upload}, follow=True)
-    assert "已导入并启用第 1 版：2 个要素" in response.content.decode()
+    # The import stages the version and shows its preview (counts, quality); confirming activates it.
+    preview = response.content.decode()
+    assert "预览：绿线 第 1 版" in preview and Layer.objects.get(pk=layer.pk).active_version is None
+    confirmed = admin_client.post(f"/admin/layers/layer/{layer.pk}/preview/1/", {"action": "confirm"},
+                                  follow=True)
+    assert "第 1 版已启用" in confirmed.content.decode()
     assert Layer.objects.get(pk=layer.pk).active_version.feature_count == 2
 
 

@@ -48,7 +48,12 @@ def candidate_file(small_data, tmp_path, checks: dict[str, Check]) -> tuple:
     site = shapely.from_wkb(bytes(checks[clear].geom.wkb))
     patch = shapely.MultiPolygon([shapely.box(*site.buffer(0.001).bounds)])
     geoms = np.append(np.array(wkb, dtype=object)[keep], shapely.to_wkb(patch))
-    columns = [np.append(np.array(column, dtype=object)[keep], [None]) for column in fields]
+    # The new patch carries a kept patch's attributes and its own BSM: the import's quality rules
+    # (an identifier present, none twice) hold, so that the version may go live.
+    first = int(np.flatnonzero(keep)[0])
+    columns = [np.append(np.array(column, dtype=object)[keep],
+                         ["IMPACT-NEW-1" if name == "BSM" else column[first]])
+               for name, column in zip(meta["fields"], fields, strict=True)]
     path = tmp_path / "redline_v2.gpkg"
     pyogrio.raw.write(str(path), geoms, columns, list(meta["fields"]), driver="GPKG", crs="EPSG:4490",
                       geometry_type="MultiPolygon")

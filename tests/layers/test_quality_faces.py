@@ -21,7 +21,8 @@ def test_report_page_json_and_pdf(client, small_data):
     assert page.status_code == 200 and "数据质量校验报告" in page.content.decode()
     body = client.get(f"/api/layers/basic_farmland/versions/{number}/quality").json()
     assert body["features"] == layer.active_version.feature_count
-    assert {r["id"] for r in body["rules"]} == set(layer.quality_rules.values_list("code", flat=True))
+    assert {r["id"] for r in body["rules"]} == set(
+        layer.quality_rules.filter(enabled=True).values_list("code", flat=True))
     pdf = client.get(f"/api/layers/basic_farmland/versions/{number}/quality.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content[:4] == b"%PDF"
     rerun = client.post(f"/api/layers/basic_farmland/versions/{number}/quality/run")
