@@ -119,7 +119,8 @@ def test_checks_by_verdict_over_time_and_district(made):
 
     by_county = Counter((expected_county(c), c.verdict) for c in Check.objects.select_related("project"))
     assert cells(dash.table("checks_by_district"), "verdict_") == by_county
-    assert sum(by_county.values()) == len(made["checks"]) + len(made["previews"])
+    # Every check this world made is counted (other tests' committed checks may be there too).
+    assert sum(by_county.values()) >= len(made["checks"]) + len(made["previews"])
 
 
 def test_conflict_areas_by_layer_and_district(made):

@@ -125,7 +125,10 @@ def test_round_trip_and_point_in_time_restore(site, token, small_data, tmp_path)
 def _import(site: Site, path: Path) -> None:
     """`manage.py import_layer` on the site's database, as an operator runs it."""
     env = site.env(DATABASE_URL=site.app_url(), SECRET_KEY=settings.SECRET_KEY)
-    command = [sys.executable, "manage.py", "import_layer", "basic_farmland", str(path), "--no-progress"]
+    # The mistake went live: an attribute-less square fails the farmland's blocking quality rules,
+    # and an administrator overrode them (as a hurried one might).
+    command = [sys.executable, "manage.py", "import_layer", "basic_farmland", str(path), "--no-progress",
+               "--override-reason", "测试：一次被强制启用的误导入"]
     subprocess.run(command, cwd=settings.BASE_DIR, env=env, check=True, capture_output=True)
 
 
