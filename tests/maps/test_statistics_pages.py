@@ -3,8 +3,6 @@ every role, the county scope, Excel read back with openpyxl, PDF with pypdf and 
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import io
 import shutil
 import subprocess
@@ -15,9 +13,6 @@ import pytest
 from django.db import connection
 
 from blueprint.models import Interface, Role
-from blueprint.tasks import app, run_until_idle
-from compliance.models import MonthlyReport
-from compliance.tasks import build_monthly_reports
 from tests.compliance import statistics_world as world
 from tests.maps.conftest import ARTIFACTS
 from tests.roles import log_in, make_person, make_token
@@ -155,56 +150,6 @@ def test_pdf_export_has_the_tables_and_the_map(client, made, tmp_path):
 
         image = Image.open(next(ARTIFACTS.glob("statistics-pdf*.png"))).convert("L")
         assert len(set(image.getdata())) > 20  # drawn: the map's shades and the table lines
-
-
-def off_the_event_loop(fn) -> None:
-    """Run `fn` (procrastinate's sync calls, asgiref's AsyncToSync) in this thread and transaction
-    with no event loop marked running: after the browser tests Playwright's sync API leaves its loop
-    marked so in this thread, and AsyncToSync refuses to run beside a running loop."""
-    loop = asyncio._get_running_loop()
-    asyncio._set_running_loop(None)
-    try:
-        fn()
-    finally:
-        asyncio._set_running_loop(loop)
-
-
-def test_monthly_reports_are_built_by_the_queue_and_downloadable(client, made, settings, tmp_path):
-    settings.BLUEPRINT = {**settings.BLUEPRINT, "DATA_DIR": tmp_path}
-    periodic = {p.periodic_id: p for p in app.periodic_registry.periodic_tasks.values()}
-    assert periodic["monthly-reports"].cron == "0 2 1 * *"
-    with world.at(dt.datetime(2026, 10, 1, 10, 0, tzinfo=world.SHANGHAI)):
-        off_the_event_loop(lambda: (build_monthly_reports.defer(timestamp=0), run_until_idle(["reports"])))
-    reports = MonthlyReport.objects.filter(month=dt.date(2026, 9, 1))
-    assert reports.count() == count("SELECT count(*) FROM layers_district WHERE level IN ('city', 'county')")
-    jining = reports.get(district_id="370800")
-    assert (tmp_path / "reports" / "monthly" / "2026-09" / "370800.pdf").is_file()
-    september = count(
-        "SELECT count(*) FROM compliance_check c JOIN layers_project p ON p.id = c.project_id"
-        " WHERE p.district_id LIKE '3708%' AND c.created_at >= '2026-09-01 00:00+08'"
-        " AND c.created_at < '2026-10-01 00:00+08'"
-    )
-    assert sum(r["checks"] for r in jining.figures) == september + sum(
-        1 for c in made["previews"] if c.created_at.month == 9 and expected_jining(c)
-    )
-    as_role(client, Role.CITY_PLANNER)
-    pdf = client.get(f"/maps/statistics/monthly/{jining.pk}.pdf")
-    assert pdf.status_code == 200
-    text = "".join(
-        p.extract_text() for p in pypdf.PdfReader(io.BytesIO(b"".join(pdf.streaming_content))).pages
-    )
-    assert "济宁市" in text and "2026 年 09 月" in text
-    book = openpyxl.load_workbook(
-        io.BytesIO(b"".join(client.get(f"/maps/statistics/monthly/{jining.pk}.xlsx").streaming_content))
-    )
-    assert "区县对比（改革办考核指标）" in book.sheetnames
-    # A planner of 任城区 reads its county's report, not the city's nor another county's.
-    client.logout()
-    as_role(client, Role.COUNTY_PLANNER, districts=["370811"])
-    own = reports.get(district_id="370811")
-    assert client.get(f"/maps/statistics/monthly/{own.pk}.pdf").status_code == 200
-    assert client.get(f"/maps/statistics/monthly/{jining.pk}.pdf").status_code == 404
-    assert client.get(f"/maps/statistics/monthly/{own.pk}.exe").status_code == 404
 
 
 def expected_jining(check) -> bool:
